@@ -1,0 +1,45 @@
+# The two commands:  make demo   |   make test
+# Both set everything up on a fresh Debian/Ubuntu machine: system programs via apt-get when
+# missing (ffmpeg, fluidsynth + a General MIDI soundfont), Python packages into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := ffmpeg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RUN := runs/demo
+
+.PHONY: install system-deps demo test bench clean
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(MAKE) system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Train the demo model on generated data, separate a test song, score the test split.
+demo: install
+	$(BIN)/lightning fit -c waveunet_lit/configs/demo.yaml
+	$(BIN)/waveunet separate "$$($(BIN)/python -c 'from waveunet_lit.data import default_toy_root as r; print(r() / "test/toy_000/mixture.wav")')" \
+	  --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/separated
+	$(BIN)/waveunet evaluate --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/eval --min-gain 3
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf runs $(VENV)

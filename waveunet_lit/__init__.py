@@ -1,0 +1,8 @@
+"""waveunet-lit: music source separation for teaching, built on PyTorch Lightning."""
+
+from .data import MusdbDataModule, generate_toy_musdb
+from .models import WaveUNet, center_crop
+from .system import Separator, load_separator
+
+__version__ = "0.1.0"
+__all__ = ["MusdbDataModule", "Separator", "WaveUNet", "center_crop", "generate_toy_musdb", "load_separator", "__version__"]

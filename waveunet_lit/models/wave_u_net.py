@@ -1,0 +1,294 @@
+"""The Wave-U-Net of Stoller, Ewert & Dixon (ISMIR 2018), layer for layer.
+
+Paper: "Wave-U-Net: A Multi-Scale Neural Network for End-to-End Audio Source Separation",
+https://arxiv.org/abs/1806.03185. Section numbers below refer to it.
+
+Architecture (Table 1 of the paper), with ``L`` levels and ``Fc`` extra filters per level::
+
+    input  (B, C, T)
+    DS block i = 1..L:   Conv1D(Fc * i, kernel f_d) -> LeakyReLU -> keep for skip -> Decimate
+    bottleneck:          Conv1D(Fc * (L + 1), kernel f_d) -> LeakyReLU
+    US block i = L..1:   Upsample -> Concat(skip i) -> Conv1D(Fc * i, kernel f_u) -> LeakyReLU
+    output:              Concat(input) -> Conv1D(C, kernel 1) -> tanh, one per source
+
+* **Decimation** keeps every other sample (``x[..., ::2]``), no filtering (Section 3.1).
+* **Upsampling** is linear interpolation (Section 3.1) or, for M5, the *learned* interpolation
+  of Section 3.2.2: each new sample is ``w * x[t] + (1 - w) * x[t + 1]`` with one weight
+  ``w = sigmoid(v)`` per feature channel.
+* **Context** (Section 3.2.3): with ``context=True`` every convolution is 'valid' (no padding),
+  so the output is shorter than the input and every output sample sees real audio on both
+  sides; skips are centre-cropped before concatenation. Without context, convolutions use
+  zero 'same' padding and the input length must be a multiple of ``2 ** L``.
+* **Difference output** (Section 3.2.1): the first ``S - 1`` sources come from their own output
+  convolution; the last is the (cropped) mixture minus their sum, so the estimates always add
+  up to the mixture. The paper's reference code also clips that last source to [-1, 1] at test
+  time; we do not, so that the stems always sum to the input.
+
+LeakyReLU has slope 0.2, as in the authors' code. Presets for the paper's models are in
+:data:`PRESETS`; M4 has exactly 10,263,390 parameters.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .common import center_crop, check_mix
+
+__all__ = ["WaveUNet", "LearnedInterpolation", "PRESETS"]
+
+
+class LearnedInterpolation(nn.Module):
+    """Upsampling by 2 with one learned interpolation weight per channel (paper, Section 3.2.2).
+
+    Args:
+        features: number of channels F.
+        context: if True, ``N`` samples become ``2N - 1`` (only in-between samples are added);
+            else ``2N``, the last new sample interpolating towards a zero pad (as TF 'same').
+
+    Shape:
+        ``(B, F, N) -> (B, F, 2N - 1)`` with context, ``(B, F, 2N)`` without.
+
+    Example:
+        >>> up = LearnedInterpolation(3, context=True)
+        >>> up(torch.zeros(2, 3, 5)).shape
+        torch.Size([2, 3, 9])
+    """
+
+    def __init__(self, features: int, context: bool = True):
+        super().__init__()
+        # Initialised at 0, i.e. w = sigmoid(0) = 0.5: training starts from linear interpolation.
+        self.weight = nn.Parameter(torch.zeros(features))
+        self.context = context
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = torch.sigmoid(self.weight)[:, None]  # (F, 1)
+        right = x[..., 1:] if self.context else F.pad(x[..., 1:], (0, 1))  # (B, F, N-1) or (B, F, N)
+        return interleave(x, w * x[..., : right.shape[-1]] + (1 - w) * right)
+
+
+def linear_upsample(x: torch.Tensor, context: bool) -> torch.Tensor:
+    """Double the time resolution by linear interpolation.
+
+    With context: ``(B, F, N) -> (B, F, 2N - 1)``, new samples are midpoints (TF's
+    ``resize_bilinear(align_corners=True)`` as in the paper's code). Without context:
+    ``(B, F, N) -> (B, F, 2N)``, the last new sample repeats the last one (TF 1.x's legacy
+    ``resize_bilinear``).
+
+    Example:
+        >>> linear_upsample(torch.tensor([[[0.0, 2.0, 4.0]]]), context=True).tolist()
+        [[[0.0, 1.0, 2.0, 3.0, 4.0]]]
+        >>> linear_upsample(torch.tensor([[[0.0, 2.0]]]), context=False).tolist()
+        [[[0.0, 1.0, 2.0, 2.0]]]
+    """
+    right = x[..., 1:] if context else torch.cat([x[..., 1:], x[..., -1:]], dim=-1)
+    return interleave(x, 0.5 * (x[..., : right.shape[-1]] + right))
+
+
+def interleave(x: torch.Tensor, between: torch.Tensor) -> torch.Tensor:
+    """``x[0], between[0], x[1], between[1], ...``: ``(B, F, N), (B, F, M) -> (B, F, N + M)``."""
+    B, Fe, N = x.shape
+    out = x.new_empty(B, Fe, N + between.shape[-1])
+    out[..., 0::2] = x
+    out[..., 1::2] = between
+    return out
+
+
+class WaveUNet(nn.Module):
+    """The Wave-U-Net (Stoller et al., 2018).
+
+    Args:
+        sources: source names, in output order. With ``output="difference"`` the last one is
+            computed as mixture minus the others.
+        channels: audio channels C (1 = mono, 2 = stereo).
+        sample_rate: the rate the model works at, in Hz (22050 in the paper).
+        levels: number of down/up-sampling levels L (12 in the paper).
+        features: extra filters per level Fc (24 in the paper).
+        down_kernel: kernel size f_d of the downsampling and bottleneck convolutions (15).
+        up_kernel: kernel size f_u of the upsampling convolutions (5).
+        output_kernel: kernel size of the output convolutions (1).
+        context: 'valid' convolutions with input context (True) or 'same' padding (False).
+        upsampling: ``"linear"`` or ``"learned"`` interpolation.
+        output: ``"difference"`` (last source = mixture - others) or ``"direct"``.
+        output_activation: ``"tanh"`` (paper) or ``"identity"``.
+
+    Shape:
+        ``mix (B, C, T_in) -> estimates (B, S, C, T_out)``, ``T_out = output_length(T_in)``.
+
+    Example:
+        >>> net = WaveUNet(sources=("vocals", "accompaniment"), channels=1, levels=3, features=4)
+        >>> n = net.valid_length(100)
+        >>> net(torch.zeros(2, 1, n)).shape[-1] == net.output_length(n) >= 100
+        True
+    """
+
+    def __init__(
+        self,
+        sources: tuple[str, ...] = ("vocals", "drums", "bass", "other"),
+        channels: int = 2,
+        sample_rate: int = 22050,
+        levels: int = 12,
+        features: int = 24,
+        down_kernel: int = 15,
+        up_kernel: int = 5,
+        output_kernel: int = 1,
+        context: bool = True,
+        upsampling: str = "linear",
+        output: str = "difference",
+        output_activation: str = "tanh",
+    ):
+        super().__init__()
+        for name, k in (("down_kernel", down_kernel), ("up_kernel", up_kernel), ("output_kernel", output_kernel)):
+            if k < 1 or k % 2 == 0:
+                raise ValueError(f"WaveUNet: {name} must be a positive odd number, got {k}")
+        if levels < 1 or features < 1 or channels < 1:
+            raise ValueError(
+                f"WaveUNet: levels, features and channels must be >= 1, got {levels}, {features}, {channels}"
+            )
+        if upsampling not in ("linear", "learned"):
+            raise ValueError(f"WaveUNet: upsampling must be 'linear' or 'learned', got {upsampling!r}")
+        if output not in ("difference", "direct"):
+            raise ValueError(f"WaveUNet: output must be 'difference' or 'direct', got {output!r}")
+        if output_activation not in ("tanh", "identity"):
+            raise ValueError(f"WaveUNet: output_activation must be 'tanh' or 'identity', got {output_activation!r}")
+        if output == "difference" and len(sources) < 2:
+            raise ValueError("WaveUNet: output='difference' needs at least two sources")
+        self.sources = tuple(sources)
+        self.channels = channels
+        self.sample_rate = sample_rate
+        self.levels = levels
+        self.kernels = (down_kernel, up_kernel, output_kernel)
+        self.context = context
+        self.upsampling = upsampling
+        self.output = output
+        self.output_activation = output_activation
+
+        def conv(c_in: int, c_out: int, k: int) -> nn.Conv1d:
+            return nn.Conv1d(c_in, c_out, k, padding=0 if context else k // 2)
+
+        Fc, L, C = features, levels, channels
+        self.down = nn.ModuleList(conv(C if i == 0 else Fc * i, Fc * (i + 1), down_kernel) for i in range(L))
+        self.bottleneck = conv(Fc * L, Fc * (L + 1), down_kernel)
+        # Up block i (from the bottom): upsampled Fc*(L+1-i) channels + skip Fc*(L-i) -> Fc*(L-i).
+        self.up = nn.ModuleList(conv(Fc * (L + 1 - i) + Fc * (L - i), Fc * (L - i), up_kernel) for i in range(L))
+        self.interpolate = nn.ModuleList(
+            LearnedInterpolation(Fc * (L + 1 - i), context) for i in range(L) if upsampling == "learned"
+        )
+        # One output convolution per estimated source: never shared between sources.
+        heads = len(sources) - 1 if output == "difference" else len(sources)
+        self.heads = nn.ModuleList(conv(Fc + C, C, output_kernel) for _ in range(heads))
+
+    def forward(self, mix: torch.Tensor) -> torch.Tensor:
+        """Separate ``mix (B, C, T_in)`` into ``(B, S, C, T_out)``."""
+        check_mix(mix, self.channels, "WaveUNet")
+        B, C, T = mix.shape
+        T_out = self.output_length(T)  # raises a clear ValueError for lengths it cannot take
+        x = mix
+        skips = []
+        for conv in self.down:
+            x = F.leaky_relu(conv(x), 0.2)  # (B, Fc*i, T_i)
+            skips.append(x)
+            x = x[..., ::2]  # decimate: (B, Fc*i, ceil(T_i / 2))
+        x = F.leaky_relu(self.bottleneck(x), 0.2)  # (B, Fc*(L+1), N)
+        for i, conv in enumerate(self.up):
+            if self.upsampling == "learned":
+                x = self.interpolate[i](x)
+            else:
+                x = linear_upsample(x, self.context)  # (B, F, 2N - 1) or (B, F, 2N)
+            skip = center_crop(skips[-1 - i], x.shape[-1])
+            x = F.leaky_relu(conv(torch.cat([skip, x], dim=1)), 0.2)  # (B, Fc*(L-i), N')
+        x = torch.cat([center_crop(mix, x.shape[-1]), x], dim=1)  # (B, C + Fc, N')
+        estimates = [self._activate(head(x)) for head in self.heads]  # S' x (B, C, T_out)
+        if self.output == "difference":
+            estimates.append(center_crop(mix, T_out) - sum(estimates))
+        out = torch.stack(estimates, dim=1)  # (B, S, C, T_out)
+        assert out.shape[-1] == T_out
+        return out
+
+    @property
+    def stride(self) -> int:
+        """Shifts of the input by multiples of ``stride`` samples shift the output alike (the
+        decimations see the same sample grid); :func:`waveunet_lit.separate.separate` tiles
+        songs with such hops."""
+        return 2**self.levels
+
+    def _activate(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x) if self.output_activation == "tanh" else x
+
+    # ---------------------------------------------------------------- length arithmetic
+    def output_length(self, n: int) -> int:
+        """Output samples for an input of ``n`` samples (integer arithmetic, no forward pass).
+
+        Example:
+            >>> WaveUNet.from_preset("M4").output_length(147443)
+            16389
+        """
+        L = self.levels
+        if not self.context:
+            if n <= 0 or n % 2**L:
+                raise ValueError(
+                    f"WaveUNet without context needs a length that is a positive multiple of "
+                    f"2**levels = {2**L}, got {n}; use valid_length({n}) = {self.valid_length(max(n, 1))}"
+                )
+            return n
+        kd, ku, ko = self.kernels
+        m = n
+        for _ in range(L):
+            m = m - (kd - 1)  # valid conv
+            if m < 1:
+                break
+            m = (m + 1) // 2  # decimation keeps ceil(m / 2) samples
+        m = m - (kd - 1)  # bottleneck
+        if m >= 1:
+            for _ in range(L):
+                m = 2 * m - 1 - (ku - 1)  # upsample, then valid conv
+            m = m - (ko - 1)
+        if m < 1:
+            raise ValueError(
+                f"WaveUNet: an input of {n} samples is shorter than the model's context; "
+                f"it needs at least {self.valid_length(1)} samples"
+            )
+        return m
+
+    def valid_length(self, n: int) -> int:
+        """Smallest input length whose output has at least ``n`` samples.
+
+        Example:
+            >>> WaveUNet.from_preset("M4").valid_length(16384)
+            147443
+        """
+        L = self.levels
+        if not self.context:
+            return -(-max(n, 1) // 2**L) * 2**L
+        kd, ku, ko = self.kernels
+        need = max(n, 1) + ko - 1
+        for _ in range(L):  # invert "2m - 1 - (ku - 1)", rounding up
+            need = (need + ku + 1) // 2
+        m = max(need, 1) + kd - 1  # bottleneck input
+        for _ in range(L):
+            m = 2 * m - 1 + kd - 1  # undo decimation (fewest samples), then the conv
+        return m
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "WaveUNet":
+        """Build one of the paper's models, e.g. ``WaveUNet.from_preset("M4")``."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown Wave-U-Net preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+
+_VOICE = ("vocals", "accompaniment")
+_MUSDB = ("vocals", "drums", "bass", "other")
+
+#: The paper's models (Section 4.3, Table 2 and Section 5.2). M1-M5 separate singing voice;
+#: M6 is the multi-instrument model; M5-HighSR is M5 at 44.1 kHz.
+PRESETS: dict[str, dict] = {
+    "M1": dict(sources=_VOICE, channels=1, context=False, output="direct"),
+    "M2": dict(sources=_VOICE, channels=1, context=False, output="difference"),
+    "M3": dict(sources=_VOICE, channels=1, context=True, output="difference"),
+    "M4": dict(sources=_VOICE, channels=2, context=True, output="difference"),
+    "M5": dict(sources=_VOICE, channels=2, context=True, output="difference", upsampling="learned"),
+    "M6": dict(sources=_MUSDB, channels=2, context=True, output="difference"),
+    "M5-HighSR": dict(
+        sources=_VOICE, channels=2, context=True, output="difference", upsampling="learned", sample_rate=44100
+    ),
+}
