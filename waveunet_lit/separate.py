@@ -10,6 +10,7 @@ Channels: a mono model gets the average of all channels and its stems are copied
 channel; a stereo model gets a mono file duplicated and its stems are averaged back to mono.
 """
 
+import itertools
 import math
 import os
 import tempfile
@@ -55,7 +56,7 @@ def separate(
     if not torch.isfinite(mix).all():
         raise ValueError("separate: the song contains NaN or infinite samples")
     C_in, T = mix.shape
-    param = next(model.parameters(), None)
+    param = next(itertools.chain(model.parameters(), model.buffers()), None)  # NMF has buffers only
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None else torch.float32
     x = mix.to(device=device, dtype=dtype)
