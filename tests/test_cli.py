@@ -91,3 +91,30 @@ def test_both_console_scripts_exist():
     for name in ("waveunet", "lightning"):
         result = subprocess.run([str(bin_dir / name), "fit", "--help"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0 and "--trainer" in result.stdout
+
+
+def _fast_dev_run(toy_root, tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    bin_dir = Path(sys.executable).parent
+    args = [str(bin_dir / "lightning"), "fit", "-c", str(DEMO), "--trainer.fast_dev_run=true",
+            f"--data.init_args.root={toy_root}", "--data.init_args.num_workers=0", "--data.init_args.valid_tracks=1",
+            "--trainer.enable_progress_bar=false", *extra]
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+
+
+def test_ddp_trains_on_two_cpu_processes(toy_root, tmp_path):
+    """Several devices go through Lightning's DDP strategy (here two CPU processes, gloo)."""
+    result = _fast_dev_run(toy_root, tmp_path, "--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "world_size: 2" in result.stderr or "distributed_backend=gloo" in result.stderr
+
+
+def test_bf16_mixed_precision_on_cpu(toy_root, tmp_path):
+    result = _fast_dev_run(toy_root, tmp_path, "--trainer.accelerator=cpu", "--trainer.precision=bf16-mixed")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["16-mixed", "bf16-mixed"])
+def test_mixed_precision_on_gpu(toy_root, tmp_path, precision):
+    result = _fast_dev_run(toy_root, tmp_path, "--trainer.accelerator=gpu", "--trainer.devices=1", f"--trainer.precision={precision}")
+    assert result.returncode == 0, result.stderr[-3000:]

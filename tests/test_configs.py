@@ -13,7 +13,8 @@ CONFIGS = sorted((Path(waveunet_lit.__file__).parent / "configs").glob("*.yaml")
 
 def test_configs_are_shipped():
     names = {p.stem for p in CONFIGS}
-    assert {"demo", "m1", "m2", "m3", "m4", "m5", "m6", "m5_highsr"} <= names
+    assert {"demo", "m1", "m2", "m3", "m4", "m5", "m6", "m5_highsr", "strided", "dilated", "mask_unet", "port",
+            "spec_unet", "band_split_rnn", "nmf"} <= names
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[p.stem for p in CONFIGS])

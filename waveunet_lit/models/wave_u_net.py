@@ -204,6 +204,13 @@ class WaveUNet(nn.Module):
         assert out.shape[-1] == T_out
         return out
 
+    def receptive_field(self) -> int:
+        """Input samples one output sample can depend on (the widest over output positions);
+        :mod:`waveunet_lit.receptive_field` computes it and checks it with a gradient probe."""
+        from ..receptive_field import waveunet_receptive_field
+
+        return waveunet_receptive_field(self)
+
     @property
     def stride(self) -> int:
         """Shifts of the input by multiples of ``stride`` samples shift the output alike (the

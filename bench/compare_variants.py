@@ -1,0 +1,176 @@
+"""Train every Wave-U-Net recipe for the same short budget on generated data; print one table.
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/compare_variants.py --budget-seconds 60
+    .venv/bin/python bench/compare_variants.py --full --budget-seconds 600   # config sizes, on a GPU
+
+Columns: parameters, receptive field (samples and ms), training throughput (output samples
+per second of wall time), separation speed (seconds of audio separated per second, whole-song
+tiling of :func:`waveunet_lit.separate.separate`), SDR per source ("new SDR" of the MDX
+challenge, mean over the test chunks of the generated dataset) and the mixture baseline (the
+mixture itself as every estimate). Without ``--full`` each model is shrunk by the overrides in
+:data:`SMALL` so that a CPU run finishes in minutes; the numbers compare designs at equal
+wall-clock budget, not the recipes' final quality.
+"""
+
+import argparse
+import copy
+import importlib
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import lightning as L
+import torch
+import yaml
+
+import waveunet_lit
+from waveunet_lit.data import MusdbDataModule, generate_toy_musdb
+from waveunet_lit.info import _instantiate
+from waveunet_lit.metrics import new_sdr
+from waveunet_lit.models.common import center_crop
+from waveunet_lit.receptive_field import receptive_field
+from waveunet_lit.separate import separate
+from waveunet_lit.system import Separator
+
+CONFIGS = Path(waveunet_lit.__file__).parent / "configs"
+RECIPES = {"wave_u_net": "m6", "strided": "strided", "dilated": "dilated", "mask_unet": "mask_unet", "port": "port"}
+
+#: CPU-sized overrides of the model arguments (used unless --full).
+SMALL = {
+    "wave_u_net": dict(levels=6, features=12),
+    "strided": dict(levels=4, features=12),
+    "dilated": dict(levels=4, features=8, depth=3),
+    "mask_unet": dict(levels=5, features=8),
+    "port": dict(levels=4, features=8, separate=False),
+}
+
+
+class Throughput(L.Callback):
+    """Counts training examples and the wall time of the training loop."""
+
+    def __init__(self):
+        self.examples, self.seconds, self._t0 = 0, 0.0, 0.0
+
+    def on_train_start(self, trainer, pl_module):
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.examples += batch[0].shape[0]
+
+    def on_train_end(self, trainer, pl_module):
+        self.seconds = time.perf_counter() - self._t0
+
+
+def build(recipe: str, full: bool, sample_rate: int | None) -> tuple[Separator, dict]:
+    """The Separator of a recipe's config (model, loss, optimizer) and its data arguments."""
+    config = yaml.safe_load((CONFIGS / f"{RECIPES[recipe]}.yaml").read_text())
+    init = config["model"]["init_args"]
+    node = copy.deepcopy(init["model"])
+    if not full:
+        node["init_args"].update(SMALL[recipe])
+    if sample_rate:
+        node["init_args"]["sample_rate"] = sample_rate
+    model = _instantiate(node)
+    loss = _instantiate(init.get("loss", {"class_path": "waveunet_lit.losses.MSELoss"}))
+    opt = init.get("optimizer", {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-4}})
+    module_name, _, cls_name = opt["class_path"].rpartition(".")
+    opt_cls, opt_args = getattr(importlib.import_module(module_name), cls_name), opt.get("init_args", {})
+    return Separator(model, loss, optimizer=lambda params: opt_cls(params, **opt_args)), config["data"]["init_args"]
+
+
+def run(recipe: str, args) -> dict:
+    torch.manual_seed(0)
+    system, data_args = build(recipe, args.full, args.sample_rate)
+    model = system.model
+    segment = args.segment or int(data_args.get("segment", 16384))
+    batch_size = args.batch_size or int(data_args.get("batch_size", 16))
+    data = MusdbDataModule(root=str(args.root), segment=segment, batch_size=batch_size, num_workers=0, samples_per_epoch=10**6)
+    counter = Throughput()
+    trainer = L.Trainer(
+        max_time=timedelta(seconds=args.budget_seconds),
+        max_epochs=-1,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator=args.accelerator,
+        callbacks=[counter],
+    )
+    trainer.fit(system, datamodule=data)
+    model.eval()
+    device = next(model.parameters()).device
+
+    # SDR on the fixed test chunks, and the mixture baseline on the same chunks.
+    data.setup("test")
+    sdrs, base = [], []
+    with torch.inference_mode():
+        for mix, sources in data.test_dataloader():
+            mix, sources = mix.to(device), sources.to(device)  # (B, C, T_in), (B, S, C, T_in)
+            est = model(mix)  # (B, S, C, T_out)
+            target = center_crop(sources, est.shape[-1])  # (B, S, C, T_out)
+            sdrs.append(new_sdr(est.float(), target.float()).cpu())  # (B, S)
+            mixture = center_crop(mix, est.shape[-1])[:, None].expand_as(target)  # (B, S, C, T_out)
+            base.append(new_sdr(mixture.float(), target.float()).cpu())
+    sdr, baseline = torch.cat(sdrs).mean(0), torch.cat(base).mean(0)  # (S,)
+
+    # Separation speed: a 20 s song through the tiled whole-song inference.
+    song = torch.randn(model.channels, 20 * model.sample_rate) * 0.1
+    t0 = time.perf_counter()
+    separate(model, song.to(device), model.sample_rate)
+    speed = 20 / (time.perf_counter() - t0)
+    rf = receptive_field(model)
+    return {
+        "recipe": recipe,
+        "params": sum(p.numel() for p in model.parameters()),
+        "rf": rf,
+        "rf_ms": 1000 * rf / model.sample_rate,
+        "train": counter.examples * model.output_length(model.valid_length(segment)) / max(counter.seconds, 1e-9),
+        "steps": counter.examples // batch_size,
+        "speed": speed,
+        "sdr": dict(zip(model.sources, sdr.tolist())),
+        "baseline": dict(zip(model.sources, baseline.tolist())),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    sources = list(rows[0]["sdr"])
+    head = ["recipe", "params", "RF samples", "RF ms", "train samples/s", "steps", "separate x RT"]
+    head += [f"SDR {s}" for s in sources] + ["SDR mean", "mix baseline"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        sdr = [r["sdr"].get(s, float("nan")) for s in sources]
+        cells = [r["recipe"], f"{r['params']:,}", str(r["rf"]), f"{r['rf_ms']:.0f}", f"{r['train']:,.0f}", str(r["steps"]), f"{r['speed']:.1f}"]
+        cells += [f"{v:.2f}" for v in sdr] + [f"{sum(sdr) / len(sdr):.2f}", f"{sum(r['baseline'].values()) / len(sources):.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budget-seconds", type=float, default=60.0, help="training wall time per recipe")
+    parser.add_argument("--models", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--full", action="store_true", help="use the configs' model sizes (GPU)")
+    parser.add_argument("--root", type=Path, default=None, help="dataset root (default: a generated toy set)")
+    parser.add_argument("--segment", type=int, default=None, help="output samples per example (default: 8192 small, config full)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 8 small, config full")
+    parser.add_argument("--sample-rate", type=int, default=None, help="override every model's rate (e.g. 11025 on CPU)")
+    parser.add_argument("--accelerator", default="auto")
+    args = parser.parse_args()
+    if not args.full:
+        args.segment = args.segment or 8192
+        args.batch_size = args.batch_size or 8
+    if args.root is None:
+        args.root = generate_toy_musdb(Path.home() / ".cache" / "waveunet-lit" / "bench-toy", train_tracks=8, test_tracks=3, seconds=10.0)
+    rows = []
+    for recipe in args.models:
+        print(f"training {recipe} for {args.budget_seconds:.0f} s ...", flush=True)
+        rows.append(run(recipe, args))
+    print(f"\nbudget {args.budget_seconds:.0f} s per recipe, {'config sizes' if args.full else 'small CPU sizes'}, "
+          f"data {args.root}, device {args.accelerator}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
