@@ -1,4 +1,4 @@
-"""Train every Wave-U-Net recipe for the same short budget on generated data; print one table.
+"""Train every recipe (Wave-U-Nets, spectrogram models, NMF) for the same short budget on generated data; print one table.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/compare_variants.py --budget-seconds 60
     .venv/bin/python bench/compare_variants.py --full --budget-seconds 600   # config sizes, on a GPU
@@ -30,10 +30,14 @@ from waveunet_lit.metrics import new_sdr
 from waveunet_lit.models.common import center_crop
 from waveunet_lit.receptive_field import receptive_field
 from waveunet_lit.separate import separate
+from waveunet_lit.nmf_system import NMFSeparator
 from waveunet_lit.system import Separator
 
 CONFIGS = Path(waveunet_lit.__file__).parent / "configs"
-RECIPES = {"wave_u_net": "m6", "strided": "strided", "dilated": "dilated", "mask_unet": "mask_unet", "port": "port"}
+RECIPES = {
+    "wave_u_net": "m6", "strided": "strided", "dilated": "dilated", "mask_unet": "mask_unet", "port": "port",
+    "spec_unet": "spec_unet", "band_split_rnn": "band_split_rnn", "nmf": "nmf",
+}
 
 #: CPU-sized overrides of the model arguments (used unless --full).
 SMALL = {
@@ -42,6 +46,9 @@ SMALL = {
     "dilated": dict(levels=4, features=8, depth=3),
     "mask_unet": dict(levels=5, features=8),
     "port": dict(levels=4, features=8, separate=False),
+    "spec_unet": dict(),  # the recipe is already small (60 k parameters)
+    "band_split_rnn": dict(features=32, hidden=64, layers=2, mlp_hidden=128),
+    "nmf": dict(),
 }
 
 
@@ -61,8 +68,8 @@ class Throughput(L.Callback):
         self.seconds = time.perf_counter() - self._t0
 
 
-def build(recipe: str, full: bool, sample_rate: int | None) -> tuple[Separator, dict]:
-    """The Separator of a recipe's config (model, loss, optimizer) and its data arguments."""
+def build(recipe: str, full: bool, sample_rate: int | None) -> tuple[L.LightningModule, dict]:
+    """The LightningModule of a recipe's config (model, loss, optimizer) and its data arguments."""
     config = yaml.safe_load((CONFIGS / f"{RECIPES[recipe]}.yaml").read_text())
     init = config["model"]["init_args"]
     node = copy.deepcopy(init["model"])
@@ -72,6 +79,8 @@ def build(recipe: str, full: bool, sample_rate: int | None) -> tuple[Separator, 
         node["init_args"]["sample_rate"] = sample_rate
     model = _instantiate(node)
     loss = _instantiate(init.get("loss", {"class_path": "waveunet_lit.losses.MSELoss"}))
+    if config["model"]["class_path"].endswith("NMFSeparator"):  # dictionaries, no optimizer
+        return NMFSeparator(model, loss), config["data"]["init_args"]
     opt = init.get("optimizer", {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-4}})
     module_name, _, cls_name = opt["class_path"].rpartition(".")
     opt_cls, opt_args = getattr(importlib.import_module(module_name), cls_name), opt.get("init_args", {})
@@ -120,12 +129,15 @@ def run(recipe: str, args) -> dict:
     t0 = time.perf_counter()
     separate(model, song.to(device), model.sample_rate)
     speed = 20 / (time.perf_counter() - t0)
-    rf = receptive_field(model)
+    try:
+        rf = receptive_field(model)
+    except TypeError:  # spectrogram models: the STFT frame and the network decide; not computed
+        rf = None
     return {
         "recipe": recipe,
-        "params": sum(p.numel() for p in model.parameters()),
+        "params": sum(p.numel() for p in model.parameters()) + sum(b.numel() for n, b in model.named_buffers() if "dictionar" in n),
         "rf": rf,
-        "rf_ms": 1000 * rf / model.sample_rate,
+        "rf_ms": 1000 * rf / model.sample_rate if rf else None,
         "train": counter.examples * model.output_length(model.valid_length(segment)) / max(counter.seconds, 1e-9),
         "steps": counter.examples // batch_size,
         "speed": speed,
@@ -141,7 +153,8 @@ def table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         sdr = [r["sdr"].get(s, float("nan")) for s in sources]
-        cells = [r["recipe"], f"{r['params']:,}", str(r["rf"]), f"{r['rf_ms']:.0f}", f"{r['train']:,.0f}", str(r["steps"]), f"{r['speed']:.1f}"]
+        rf, rf_ms = (str(r["rf"]), f"{r['rf_ms']:.0f}") if r["rf"] else ("n/a", "n/a")
+        cells = [r["recipe"], f"{r['params']:,}", rf, rf_ms, f"{r['train']:,.0f}", str(r["steps"]), f"{r['speed']:.1f}"]
         cells += [f"{v:.2f}" for v in sdr] + [f"{sum(sdr) / len(sdr):.2f}", f"{sum(r['baseline'].values()) / len(sources):.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -1,0 +1,207 @@
+"""Our torch BSSEval v4 against museval, the reference implementation, on the same signals."""
+
+import math
+
+import museval
+import numpy as np
+import pytest
+import torch
+
+from waveunet_lit.bsseval import METRICS, bss_eval_v4, bss_eval_v4_batch
+from waveunet_lit.metrics import bss_eval_v4 as reexported
+
+RATE = 8000  # short, low-rate signals keep museval fast; 1 s frames as in museval's default
+
+
+def museval_scores(estimates: torch.Tensor, references: torch.Tensor, window: int, hop: int) -> dict:
+    """museval.evaluate on (S, C, T) tensors -> {metric: (S, N) array}."""
+    ref = references.double().permute(0, 2, 1).numpy()  # museval wants (S, T, C)
+    est = estimates.double().permute(0, 2, 1).numpy()
+    values = museval.evaluate(ref, est, win=window, hop=hop)
+    return dict(zip(METRICS, values))
+
+
+def assert_matches_museval(estimates, references, window=RATE, hop=RATE, tol=0.01):
+    ours = bss_eval_v4(estimates, references, rate=RATE, window=window, hop=hop)
+    theirs = museval_scores(estimates, references, window, hop)
+    for name in METRICS:
+        a, b = ours[name].numpy(), theirs[name]
+        assert a.shape == b.shape, name
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=f"{name}: NaN frames differ")
+        # the acceptance criterion: per-source median over frames within 0.01 dB ...
+        if not np.isnan(b).all():
+            np.testing.assert_allclose(np.nanmedian(a, axis=1), np.nanmedian(b, axis=1), atol=tol, err_msg=name)
+        # ... and in fact every frame agrees
+        np.testing.assert_allclose(a, b, atol=tol, equal_nan=True, err_msg=name)
+    return ours, theirs
+
+
+def music_like(sources: int, channels: int, seconds: float, seed: int) -> torch.Tensor:
+    """Generated stems (S, C, T) at RATE: a vibrato voice, noise-burst drums, a bass line and
+    chords, panned, with silences, quantised to 16 bits like real recordings."""
+    g = torch.Generator().manual_seed(seed)
+    T = int(seconds * RATE)
+    t = torch.arange(T, dtype=torch.float64) / RATE
+    stems = []
+    for s in range(sources):
+        kind = s % 4
+        if kind == 0:  # voice: harmonics of a gliding pitch with vibrato, phrases with pauses
+            f0 = 220 * 2 ** (torch.floor(t * 2) % 5 / 12) * (1 + 0.01 * torch.sin(2 * math.pi * 5 * t))
+            phase = 2 * math.pi * torch.cumsum(f0, 0) / RATE
+            x = sum(torch.sin(k * phase) / k for k in range(1, 8)) * (torch.sin(math.pi * t * 0.7) ** 2)
+        elif kind == 1:  # drums: decaying noise bursts every quarter second
+            env = torch.exp(-30 * (t % 0.25))
+            x = env * torch.randn(T, generator=g, dtype=torch.float64)
+        elif kind == 2:  # bass: low notes, a few harmonics
+            f = 55 * 2 ** (torch.floor(t) % 3 / 12)
+            phase = 2 * math.pi * torch.cumsum(f, 0) / RATE
+            x = torch.sin(phase) + 0.3 * torch.sin(2 * phase) + 0.1 * torch.sin(3 * phase)
+        else:  # chords with a soft noise floor
+            x = sum(torch.sin(2 * math.pi * f * t) for f in (261.6, 329.6, 392.0, 523.3 + s))
+            x = x + 0.01 * torch.randn(T, generator=g, dtype=torch.float64)
+        pan = torch.rand(channels, generator=g, dtype=torch.float64) * 0.6 + 0.4
+        stems.append(0.2 * x[None] * pan[:, None])
+    stems = torch.stack(stems)  # (S, C, T)
+    return torch.round(stems * 32767) / 32767
+
+
+def masked_estimates(references: torch.Tensor, seed: int) -> torch.Tensor:
+    """Imperfect separation of the mixture: soft masks from noisy source magnitudes (the kind of
+    errors a trained model makes: leakage, artifacts, smeared transients)."""
+    g = torch.Generator().manual_seed(seed)
+    S, C, T = references.shape
+    window = torch.hann_window(512, dtype=torch.float64)
+    spec = torch.stft(references.reshape(S * C, T), 512, 128, window=window, return_complex=True)
+    mix = spec.view(S, C, *spec.shape[-2:]).sum(0)  # (C, F, N)
+    power = spec.abs().view(S, C, *spec.shape[-2:]) ** 2 + 1e-3
+    power = power * torch.exp(torch.randn(power.shape, generator=g, dtype=torch.float64))  # wrong weights
+    masks = power / power.sum(0, keepdim=True)
+    est = torch.istft((masks * mix).reshape(S * C, *spec.shape[-2:]), 512, 128, window=window, length=T)
+    return est.view(S, C, T)
+
+
+def test_random_signals_match_museval():
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(2, 2, int(3.5 * RATE), generator=g, dtype=torch.float64)  # partial last frame
+    est = ref + 0.5 * torch.randn(ref.shape, generator=g, dtype=torch.float64) + 0.3 * ref.roll(1, dims=0)
+    ours, _ = assert_matches_museval(est, ref)
+    assert ours["SDR"].shape == (2, 3)
+
+
+def test_overlapping_frames_and_mono_match_museval():
+    g = torch.Generator().manual_seed(1)
+    ref = torch.randn(2, 1, 3 * RATE, generator=g, dtype=torch.float64)
+    est = 0.8 * ref + 0.2 * torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    ours, _ = assert_matches_museval(est, ref, window=RATE, hop=RATE // 2)
+    assert ours["SDR"].shape == (2, 5)
+
+
+def test_music_like_signals_with_imperfect_estimates_match_museval():
+    ref = music_like(4, 1, 3.0, seed=2)  # museval's cost grows as (S C)^3: mono keeps it short
+    est = masked_estimates(ref, seed=3)
+    ours, _ = assert_matches_museval(est, ref)
+    assert torch.isfinite(ours["SDR"]).all() and ours["SDR"].median() < 30  # really imperfect
+
+
+def test_near_silent_sources_give_nan_exactly_where_museval_does():
+    ref = music_like(2, 2, 4.0, seed=4)
+    est = masked_estimates(ref, seed=5)
+    ref[0, :, : RATE + 100] = 0  # reference silent in frame 0 -> NaN there
+    est[1, :, 2 * RATE : 3 * RATE] = 0  # estimate silent in frame 2 -> NaN there
+    ref[1, :, 3 * RATE :] *= 1e-5  # quiet but not silent: finite scores
+    ours, theirs = assert_matches_museval(est, ref)
+    nan_frames = torch.isnan(ours["SDR"]).all(dim=0)
+    assert nan_frames.tolist() == [True, False, True, False]
+
+
+def test_channels_cancelling_in_a_frame_count_as_silent_as_in_museval():
+    g = torch.Generator().manual_seed(6)
+    ref = torch.randn(2, 2, 2 * RATE, generator=g, dtype=torch.float64)
+    ref[0, 1, RATE:] = -ref[0, 0, RATE:]  # the channel sum is zero in frame 1
+    est = ref + 0.1 * torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    ours, _ = assert_matches_museval(est, ref)
+    assert torch.isnan(ours["SIR"][:, 1]).all() and not torch.isnan(ours["SIR"][:, 0]).any()
+
+
+def test_one_silent_channel_and_single_source_match_museval():
+    g = torch.Generator().manual_seed(7)
+    ref = torch.randn(2, 2, 2 * RATE, generator=g, dtype=torch.float64)
+    ref[1, 1] = 0  # a mono source in a stereo track: a zero block in the Gram matrix
+    est = ref + 0.2 * torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    assert_matches_museval(est, ref)
+    ours, _ = assert_matches_museval(est[:1], ref[:1])  # S = 1: no interference at all
+    assert torch.isinf(ours["SIR"]).all()
+
+
+def test_perfect_estimate_scores_high():
+    ref = music_like(2, 2, 2.0, seed=8)
+    ours = bss_eval_v4(ref.clone(), ref, rate=RATE)
+    assert torch.isinf(ours["SDR"]).all()  # zero error energy, as museval's _safe_db
+    assert (ours["SAR"] > 100).all() and (ours["ISR"] > 100).all()
+
+
+def test_batch_equals_single_tracks_and_float32_input():
+    g = torch.Generator().manual_seed(9)
+    ref = torch.randn(2, 3, 2, 2 * RATE, generator=g)
+    est = ref + 0.3 * torch.randn(ref.shape, generator=g)
+    batch = bss_eval_v4_batch(est, ref, rate=RATE)
+    for b in range(2):
+        single = reexported(est[b], ref[b], rate=RATE)
+        for name in METRICS:
+            assert single[name].dtype == torch.float64
+            torch.testing.assert_close(batch[name][b], single[name], rtol=0, atol=1e-9)
+
+
+def test_short_signal_gives_one_frame():
+    g = torch.Generator().manual_seed(10)
+    ref = torch.randn(2, 2, RATE // 2, generator=g, dtype=torch.float64)
+    est = ref + 0.1 * ref.flip(0) + 0.1 * torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    ours, _ = assert_matches_museval(est, ref)
+    assert ours["SDR"].shape == (2, 1)
+
+
+def test_all_zero_reference_raises_like_museval():
+    g = torch.Generator().manual_seed(11)
+    ref = torch.randn(2, 2, RATE, generator=g, dtype=torch.float64)
+    ref[1] = 0
+    with pytest.raises(ValueError):
+        museval_scores(ref + 0.1, ref, RATE, RATE)
+    with pytest.raises(ValueError, match="reference source 1.*all zeros"):
+        bss_eval_v4(ref + 0.1, ref, rate=RATE)
+    est = ref + 0.1
+    est[0] = 0
+    ref[1] = 1.0
+    with pytest.raises(ValueError, match="estimate source 0.*all zeros"):
+        bss_eval_v4(est, ref, rate=RATE)
+
+
+@pytest.mark.parametrize(
+    "est_shape, ref_shape",
+    [((2, 2, 100), (2, 2, 101)), ((2, 100), (2, 100)), ((1, 2, 2, 100), (1, 2, 2, 100)), ((2, 2, 0), (2, 2, 0))],
+)
+def test_bad_shapes_raise_naming_the_expected_shape(est_shape, ref_shape):
+    with pytest.raises(ValueError, match=r"\(S, C, T\)"):
+        bss_eval_v4(torch.ones(est_shape), torch.ones(ref_shape))
+
+
+def test_nan_estimate_and_bad_arguments_raise():
+    ref = torch.randn(2, 2, RATE, dtype=torch.float64)
+    est = ref.clone()
+    est[0, 0, 10] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        bss_eval_v4(est, ref, rate=RATE)
+    for kwargs in ({"window": 0}, {"hop": -1}, {"filter_length": 0}, {"rate": 1.5}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            bss_eval_v4(ref, ref, **kwargs)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_equals_cpu():
+    ref = music_like(4, 2, 3.0, seed=12)
+    est = masked_estimates(ref, seed=13)
+    cpu = bss_eval_v4(est, ref, rate=RATE)
+    gpu = bss_eval_v4(est.cuda(), ref.cuda(), rate=RATE)
+    for name in METRICS:
+        assert gpu[name].device.type == "cuda"
+        torch.testing.assert_close(gpu[name].cpu(), cpu[name], rtol=0, atol=1e-6, equal_nan=True)
