@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := ffmpeg
+APT_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
+TORCH_VERSION := 2.11.0
 
 .PHONY: install system-deps demo test bench clean
 
@@ -23,6 +24,8 @@ $(STAMP): pyproject.toml
 	$(MAKE) system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	# torchaudio's last release (2.11) does not declare the torch it was built against: pin the pair
+	$(BIN)/pip install -q "torch==$(TORCH_VERSION)" "torchaudio==$(TORCH_VERSION)"
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
