@@ -43,7 +43,7 @@ class Separator(L.LightningModule):
         lr_scheduler: optional callable ``optimizer -> LRScheduler``, stepped once per epoch.
 
     Logged: ``train/loss``, ``val/loss``, ``val/sdr`` (MDX "new SDR", mean over sources) and
-    ``val/sdr_<source>``.
+    ``val/sdr_<source>``; the same under ``test/`` for ``lightning test``.
 
     Example:
         >>> from waveunet_lit.models import WaveUNet
@@ -90,19 +90,19 @@ class Separator(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        loss, estimates, targets = self._step(batch)
-        B = estimates.shape[0]
-        sdr = new_sdr(estimates.float(), targets.float())  # (B, S)
-        self.log("val/loss", loss, prog_bar=True, batch_size=B, sync_dist=True)
-        self.log("val/sdr", sdr.mean(), prog_bar=True, batch_size=B, sync_dist=True)
-        for name, value in zip(self.sources, sdr.mean(0)):
-            self.log(f"val/sdr_{name}", value, batch_size=B, sync_dist=True)
+        self._log_scores("val", *self._step(batch))
 
     def test_step(self, batch, batch_idx: int) -> None:
-        loss, estimates, targets = self._step(batch)
+        self._log_scores("test", *self._step(batch))
+
+    def _log_scores(self, stage: str, loss: torch.Tensor, estimates: torch.Tensor, targets: torch.Tensor) -> None:
+        """Log ``<stage>/loss``, ``<stage>/sdr`` (mean over sources) and ``<stage>/sdr_<source>``."""
+        B = estimates.shape[0]
         sdr = new_sdr(estimates.float(), targets.float())  # (B, S)
-        self.log("test/loss", loss, batch_size=sdr.shape[0], sync_dist=True)
-        self.log("test/sdr", sdr.mean(), batch_size=sdr.shape[0], sync_dist=True)
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=B, sync_dist=True)
+        self.log(f"{stage}/sdr", sdr.mean(), prog_bar=True, batch_size=B, sync_dist=True)
+        for name, value in zip(self.sources, sdr.mean(0)):
+            self.log(f"{stage}/sdr_{name}", value, batch_size=B, sync_dist=True)
 
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         mix = batch[0] if isinstance(batch, (tuple, list)) else batch
