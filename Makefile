@@ -32,17 +32,18 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Train the demo model on generated data, separate a test song, score the test split.
+demo: DATA = $(shell $(BIN)/python -c 'from waveunet_lit.data import default_rendered_root as r; print(r())')
 demo: install
 	$(BIN)/lightning fit -c waveunet_lit/configs/demo.yaml
-	$(BIN)/waveunet separate "$$($(BIN)/python -c 'from waveunet_lit.data import default_toy_root as r; print(r() / "test/toy_000/mixture.wav")')" \
-	  --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/separated
-	$(BIN)/waveunet evaluate --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/eval --min-gain 3
+	$(BIN)/waveunet separate "$(DATA)/test/song_000/mixture.wav" --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/separated
+	$(BIN)/waveunet evaluate --checkpoint $(RUN)/checkpoints/best.ckpt --root "$(DATA)" --out $(RUN)/eval --min-gain 3
 
 test: install
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/data_speed.py
 
 clean:
 	rm -rf runs $(VENV)

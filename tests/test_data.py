@@ -1,4 +1,7 @@
-"""Generated data and the MUSDB-layout DataModule: layout, shapes, rates, and bad input."""
+"""Generated data and the MUSDB-layout DataModule: layout, shapes, rates, and bad input.
+
+More in test_data_formats.py (MP4 stems, previews), test_data_cache.py (decode-once cache),
+test_data_augment.py (augmentation, silence filter, remixing), test_data_render.py."""
 
 import shutil
 from pathlib import Path
@@ -13,7 +16,8 @@ from waveunet_lit.models import WaveUNet
 
 
 def model(channels=2, sources=("vocals", "drums", "bass", "other"), rate=8000):
-    return WaveUNet(sources=sources, channels=channels, sample_rate=rate, levels=3, features=4)
+    output = "difference" if len(sources) > 1 else "direct"
+    return WaveUNet(sources=sources, channels=channels, sample_rate=rate, levels=3, features=4, output=output)
 
 
 def test_toy_dataset_layout_and_mixture(toy_root):
@@ -33,10 +37,13 @@ def test_toy_dataset_is_seeded(tmp_path):
     assert np.array_equal(read(a), read(b)) and not np.array_equal(read(a), read(c))
 
 
+@pytest.mark.parametrize("cache", [True, False])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_datamodule_batches_have_model_shapes(toy_root, channels):
+def test_datamodule_batches_have_model_shapes(toy_root, channels, cache):
     net = model(channels=channels)
-    dm = MusdbDataModule(str(toy_root), segment=500, batch_size=3, num_workers=0, samples_per_epoch=6, valid_tracks=1)
+    dm = MusdbDataModule(
+        str(toy_root), segment=500, batch_size=3, num_workers=0, samples_per_epoch=6, valid_tracks=1, cache=cache
+    )
     dm.configure_for(net).setup("fit")
     mix, sources = next(iter(dm.train_dataloader()))
     T = net.valid_length(500)
@@ -52,7 +59,7 @@ def test_chunks_are_resampled_to_the_model_rate(toy_root):
     import torchaudio.functional as AF
 
     net = model(rate=11025)
-    dm = MusdbDataModule(str(toy_root), segment=4000, num_workers=0).configure_for(net)
+    dm = MusdbDataModule(str(toy_root), segment=4000, num_workers=0, cache=False).configure_for(net)
     dm.setup("test")
     track = dm.test_set.tracks[0]
     mix, sources = dm.test_set.chunk(track, start=44100)  # 1 s in
@@ -60,6 +67,12 @@ def test_chunks_are_resampled_to_the_model_rate(toy_root):
     reference = AF.resample(whole, 44100, 11025)[:, 11025 : 11025 + mix.shape[-1]]
     assert mix.shape[-1] == net.valid_length(4000)
     torch.testing.assert_close(mix[:, 50:-50], reference[:, 50:-50], atol=2e-3, rtol=0)
+    # the decode-once cache holds the same signal, resampled once
+    cached = MusdbDataModule(str(toy_root), segment=4000, num_workers=0).configure_for(net)
+    cached.setup("test")
+    assert cached.test_set.tracks[0].rate == 11025 and cached.test_set.tracks[0].name == track.name
+    mix_cached, _ = cached.test_set.chunk(cached.test_set.tracks[0], start=11025)
+    torch.testing.assert_close(mix_cached[:, 50:-50], mix[:, 50:-50], atol=2e-3, rtol=0)
 
 
 def test_accompaniment_is_the_sum_of_the_other_stems(toy_root):
@@ -71,16 +84,35 @@ def test_accompaniment_is_the_sum_of_the_other_stems(toy_root):
     torch.testing.assert_close(mix, sources.sum(0))
 
 
+def test_vocals_only_model_still_gets_the_full_mixture(toy_root):
+    net = model(sources=("vocals",))
+    dm = MusdbDataModule(str(toy_root), segment=300, num_workers=0, valid_tracks=1).configure_for(net)
+    dm.setup("fit")
+    mix, sources = dm.valid_set[0]
+    full = MusdbDataModule(str(toy_root), segment=300, num_workers=0, valid_tracks=1).configure_for(model())
+    full.setup("fit")
+    mix4, sources4 = full.valid_set[0]
+    torch.testing.assert_close(mix, mix4)  # the mixture of all stems, not just the vocals
+    torch.testing.assert_close(sources[0], sources4[0])
+    assert not torch.allclose(mix, sources.sum(0))
+
+
+def test_sources_sharing_stems_are_rejected():
+    with pytest.raises(ValueError, match="share stems"):
+        MusdbDataModule(sources=("drums", "accompaniment"))
+
+
 def test_missing_root_names_the_path(tmp_path):
     dm = MusdbDataModule(str(tmp_path / "nowhere"), num_workers=0).configure_for(model())
     with pytest.raises(FileNotFoundError, match="nowhere"):
         dm.setup("fit")
 
 
-def test_empty_folder_says_no_tracks(tmp_path):
+@pytest.mark.parametrize("cache", [True, False])
+def test_empty_folder_says_no_tracks(tmp_path, cache):
     (tmp_path / "train").mkdir()
-    dm = MusdbDataModule(str(tmp_path), num_workers=0).configure_for(model())
-    with pytest.raises(ValueError, match="train"):
+    dm = MusdbDataModule(str(tmp_path), num_workers=0, cache=cache).configure_for(model())
+    with pytest.raises(ValueError, match="no MUSDB18 tracks.*train"):
         dm.setup("fit")
 
 
@@ -89,8 +121,11 @@ def test_non_audio_file_is_named(toy_root, tmp_path):
     shutil.copytree(toy_root, root)
     bad = root / "train" / "toy_001" / "drums.wav"
     bad.write_text("this is not audio")
-    with pytest.raises(ValueError, match="drums.wav"):
+    with pytest.raises(ValueError, match="toy_001/drums.wav"):
         find_tracks(root, "train", None, ("vocals", "drums", "bass", "other"))
+    dm = MusdbDataModule(str(root), num_workers=0).configure_for(model())
+    with pytest.raises(ValueError, match="toy_001/drums.wav"):
+        dm.setup("fit")  # preparing the cache names the broken file too
 
 
 def test_stems_of_different_length_are_rejected(toy_root, tmp_path):
@@ -99,7 +134,7 @@ def test_stems_of_different_length_are_rejected(toy_root, tmp_path):
     path = root / "train" / "toy_000" / "bass.wav"
     audio, rate = sf.read(path)
     sf.write(path, audio[:1000], rate)
-    with pytest.raises(ValueError, match="stems differ"):
+    with pytest.raises(ValueError, match="stems differ.*toy_000/bass.wav"):
         find_tracks(root, "train", None, ("bass", "drums"))
 
 

@@ -5,7 +5,9 @@
 * ``waveunet separate FILE... --checkpoint CKPT --out DIR``: one audio file per source.
 * ``waveunet evaluate --checkpoint CKPT [--root MUSDB]``: museval SDR table vs. the mixture.
 * ``waveunet info -c CONFIG``: parameters, receptive field, lengths, MACs per second of audio.
-* ``waveunet toy-data DIR``: write the generated toy dataset.
+* ``waveunet toy-data DIR``: write the generated toy dataset (numpy, seconds).
+* ``waveunet render-data [DIR]``: compose MIDI songs and render each stem with FluidSynth.
+* ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
 
 A config's relative paths are relative to the current folder; shipped configs live in
 ``waveunet_lit/configs/`` and work from any folder.
@@ -21,7 +23,7 @@ from lightning.pytorch.cli import LightningCLI
 
 __all__ = ["WaveUNetCLI", "main"]
 
-EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data")
+EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -122,6 +124,17 @@ def _evaluate(argv: list[str]) -> int:
     return 1 if result["failed"] else 0
 
 
+def _info(argv: list[str]) -> int:
+    from .info import info_from_config
+
+    p = argparse.ArgumentParser(prog="waveunet info", description="Parameters, receptive field, lengths and MACs of a config's model.")
+    p.add_argument("-c", "--config", required=True, help="a YAML config (e.g. waveunet_lit/configs/m4.yaml)")
+    p.add_argument("--seconds", type=float, default=1.0, help="output length to report the input length and MACs for")
+    args = p.parse_args(argv)
+    print(info_from_config(args.config, args.seconds))
+    return 0
+
+
 def _toy_data(argv: list[str]) -> int:
     from .data.toy import generate_toy_musdb
 
@@ -140,10 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``waveunet`` and ``lightning`` commands."""
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in EXTRA_COMMANDS:
-        command = {"separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data}[words[0]]
+        from .data.cli_commands import prepare_data_command, render_data_command
+
+        command = {
+            "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data,
+            "render-data": render_data_command, "prepare-data": prepare_data_command,
+        }[words[0]]
         try:
             return command(words[1:])
-        except (FileNotFoundError, ValueError, PermissionError) as err:
+        except (FileNotFoundError, ValueError, PermissionError, RuntimeError, ConnectionError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
     if not words or words[0] in ("-h", "--help"):

@@ -1,0 +1,259 @@
+"""Decode once: every track resampled to the model's rate and stored as ``.npy`` arrays.
+
+Reading a chunk from a ``.stem.mp4`` file starts an ``ffmpeg`` process that decodes from the
+start of the file (tens to hundreds of milliseconds), and resampling a chunk costs more than
+reading it: the known bottleneck of MUSDB training loops. :func:`prepare_cache` does both
+once per track and stem; training then reads memory-mapped arrays.
+
+Layout of a cache folder::
+
+    manifest.json                  settings + every track: length, source files (size, mtime)
+    train/<track>/<stem>.npy       (C, T) at the cache's rate, one file per MUSDB stem
+    train/<track>/track.json       the track's own record, written last
+    test/<track>/...
+
+Nothing half-written is ever read: each track is written under ``.<track>.partial`` and
+renamed when complete; ``manifest.json`` is removed before any change and written again
+(to a temporary file, then renamed) only when every track is in place.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+
+from .tracks import STEMS, dataset_format, find_tracks
+
+__all__ = ["CachedTrack", "prepare_cache", "open_cache", "default_cache_dir", "cache_settings", "CACHE_VERSION"]
+
+#: Bump when the cache layout changes; older caches are then rebuilt.
+CACHE_VERSION = 1
+DTYPES = ("float32", "float16")
+
+
+def cache_settings(root: str | Path, rate: int, channels: int, dtype: str = "float32") -> dict:
+    """What a cache depends on besides its source files."""
+    if dtype not in DTYPES:
+        raise ValueError(f"cache dtype must be one of {DTYPES}, got {dtype!r}")
+    if rate < 1 or channels not in (1, 2):
+        raise ValueError(f"cache needs rate >= 1 and channels 1 or 2, got rate={rate}, channels={channels}")
+    root = Path(root).expanduser().resolve()
+    return {
+        "version": CACHE_VERSION,
+        "root": str(root),
+        "format": dataset_format(root),
+        "rate": int(rate),
+        "channels": int(channels),
+        "dtype": dtype,
+        "stems": list(STEMS),
+    }
+
+
+def default_cache_dir(root: str | Path, rate: int, channels: int, dtype: str = "float32") -> Path:
+    """``root/.waveunet-cache/<rate>hz-<C>ch-<dtype>`` when ``root`` is writable, else the same
+    under ``$WAVEUNET_DATA/cache`` (or ``~/.cache/waveunet-lit/cache``), keyed by root's path."""
+    root = Path(root).expanduser().resolve()
+    leaf = f"{rate}hz-{channels}ch-{dtype}"
+    if os.access(root, os.W_OK):
+        return root / ".waveunet-cache" / leaf
+    base = Path(os.environ.get("WAVEUNET_DATA") or Path.home() / ".cache" / "waveunet-lit")
+    tag = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    return base / "cache" / f"{root.name}-{tag}" / leaf
+
+
+def _file_record(path: Path) -> dict:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _convert(audio: np.ndarray, rate: int, to_rate: int, channels: int) -> np.ndarray:
+    """Resample ``(C, T)`` to ``to_rate`` and convert to ``channels`` (mono mean, or duplicate)."""
+    x = torch.from_numpy(audio)
+    if x.shape[0] != channels:
+        x = x.mean(0, keepdim=True).expand(channels, -1)  # (channels, T)
+    if rate != to_rate:
+        x = AF.resample(x.contiguous(), rate, to_rate)  # (channels, T')
+    return x.numpy()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def prepare_cache(
+    root: str | Path,
+    rate: int,
+    channels: int,
+    cache_dir: str | Path | None = None,
+    dtype: str = "float32",
+    progress: bool = True,
+    rebuild: bool = False,
+) -> Path:
+    """Decode and resample every track of ``root`` (train and test) once; return the cache folder.
+
+    Tracks already cached from the same, unchanged files are kept, so an interrupted run
+    resumes and a second run costs a few ``stat`` calls.
+
+    Args:
+        root: a MUSDB18 (MP4) or MUSDB18-HQ (WAV) folder.
+        rate: the model's sample rate.
+        channels: the model's channels.
+        cache_dir: the cache folder; default :func:`default_cache_dir`.
+        dtype: ``"float32"``, or ``"float16"`` (half the disk; ~1e-3 relative error).
+        progress: show a tqdm progress bar.
+        rebuild: replace a cache written with other settings instead of failing.
+
+    Raises:
+        ValueError: ``cache_dir`` holds a cache written with other settings (and not ``rebuild``),
+            or a track is broken (the message names the file).
+    """
+    from tqdm.auto import tqdm
+
+    settings = cache_settings(root, rate, channels, dtype)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(root, rate, channels, dtype)
+    manifest_path = cache / "manifest.json"
+    if manifest_path.is_file():
+        old = json.loads(manifest_path.read_text())
+        diff = _differences(old.get("settings", {}), settings)
+        if diff and not rebuild:
+            raise ValueError(f"{manifest_path} was written with other settings ({diff}); delete {cache} or pass rebuild")
+        if diff:
+            shutil.rmtree(cache)
+    tracks = [(subset, t) for subset in ("train", "test") for t in find_tracks(root, subset, None, stems=STEMS)]
+    if not tracks:
+        raise ValueError(f"no tracks found under {Path(root) / 'train'} or {Path(root) / 'test'}")
+    entries = {}
+    todo = []
+    for subset, track in tracks:
+        record = {"length": None, "files": [_file_record(p) for p in track.files()]}
+        done = cache / subset / track.name / "track.json"
+        old = json.loads(done.read_text()) if done.is_file() else None
+        if old is not None and old["files"] == record["files"]:
+            entries[f"{subset}/{track.name}"] = old
+        else:
+            todo.append((subset, track, record))
+    if todo and manifest_path.exists():
+        manifest_path.unlink()  # from here until the end the cache is incomplete: nobody may use it
+    for subset, track, record in tqdm(todo, desc=f"decoding to {rate} Hz", unit="track", disable=not progress or not todo):
+        folder = cache / subset / track.name
+        partial = cache / subset / f".{track.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        lengths = set()
+        for stem in STEMS:
+            audio = _convert(track.load(stem), track.rate, rate, channels)  # (C, T)
+            lengths.add(audio.shape[1])
+            np.save(partial / f"{stem}.npy", audio.astype(dtype))
+        record["length"] = min(lengths)
+        _write_json(partial / "track.json", record)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        entries[f"{subset}/{track.name}"] = record
+    for subset in ("train", "test"):  # tracks that left the dataset leave the cache
+        for folder in (cache / subset).glob("*") if (cache / subset).is_dir() else ():
+            if f"{subset}/{folder.name}" not in entries:
+                shutil.rmtree(folder, ignore_errors=True)
+    _write_json(manifest_path, {"settings": settings, "tracks": entries})
+    return cache
+
+
+def _differences(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return ", ".join(f"{k}: {old.get(k)!r} in the cache, {new.get(k)!r} wanted" for k in keys)
+
+
+class CachedTrack:
+    """One cached track: ``.npy`` arrays at the model's rate, memory-mapped per read.
+
+    Each :meth:`read` maps the file, copies the chunk and unmaps it, so a process never holds
+    pages of the whole dataset (memory stays flat over a long epoch); ``in_memory=True``
+    loads every stem into RAM once instead.
+    """
+
+    def __init__(self, name: str, folder: Path, length: int, rate: int, channels: int, in_memory: bool = False):
+        self.name, self.folder, self.length, self.rate, self.channels = name, Path(folder), length, rate, channels
+        self.paths = {stem: self.folder / f"{stem}.npy" for stem in STEMS}
+        self.arrays = {stem: self._open(stem, mmap=False) for stem in STEMS} if in_memory else None
+
+    def files(self) -> list[Path]:
+        return list(self.paths.values())
+
+    def _open(self, stem: str, mmap: bool = True) -> np.ndarray:
+        path = self.paths[stem]
+        try:
+            array = np.load(path, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError, EOFError) as err:
+            raise ValueError(f"cache file {path} is missing or corrupt ({err}); rebuild the cache") from err
+        if array.ndim != 2 or array.shape[0] != self.channels or array.shape[1] < self.length:
+            raise ValueError(
+                f"cache file {path} has shape {array.shape}, expected ({self.channels}, >= {self.length}); rebuild the cache"
+            )
+        return array
+
+    def read(self, stem: str, start: int, frames: int) -> np.ndarray:
+        """``frames`` samples from ``start``, zero-padded past the end: ``(C, frames)`` float32."""
+        array = self.arrays[stem] if self.arrays is not None else self._open(stem)
+        out = np.zeros((self.channels, frames), dtype=np.float32)
+        stop = min(start + frames, self.length)
+        if stop > start:
+            out[:, : stop - start] = array[:, start:stop]
+        del array  # drops the mapping (when not in memory)
+        return out
+
+    def load(self, stem: str) -> np.ndarray:
+        return self.read(stem, 0, self.length)
+
+
+def open_cache(
+    root: str | Path,
+    rate: int,
+    channels: int,
+    subset: str,
+    split: str | None,
+    cache_dir: str | Path | None = None,
+    dtype: str = "float32",
+    in_memory: bool = False,
+) -> list[CachedTrack]:
+    """The cached tracks of one subset (and MUSDB split), checked against the wanted settings.
+
+    Raises:
+        ValueError: no complete cache there, or it was written with other settings, or its
+            source files changed since (the message names the file).
+    """
+    from .tracks import musdb_setup
+
+    settings = cache_settings(root, rate, channels, dtype)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(root, rate, channels, dtype)
+    manifest_path = cache / "manifest.json"
+    if not manifest_path.is_file():
+        raise ValueError(
+            f"no complete cache at {cache} (missing {manifest_path.name}): run prepare_data() or "
+            f"`waveunet prepare-data {root} --rate {rate} --channels {channels}`"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        entries = manifest["tracks"]
+        diff = _differences(manifest["settings"], settings)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{manifest_path} is not a cache manifest ({err}); delete {cache}") from err
+    if diff:
+        raise ValueError(f"{manifest_path} was written with other settings ({diff})")
+    valid = set(musdb_setup()["validation_tracks"])
+    tracks = []
+    for key, record in sorted(entries.items()):
+        sub, name = key.split("/", 1)
+        if sub != subset or (split is not None and subset == "train" and (name in valid) != (split == "valid")):
+            continue
+        for f in record["files"]:
+            path = Path(f["path"])
+            if not path.is_file() or _file_record(path) != f:
+                raise ValueError(f"{path} changed since the cache {manifest_path} was written; prepare the cache again")
+        tracks.append(CachedTrack(name, cache / sub / name, record["length"], rate, channels, in_memory=in_memory))
+    return tracks
