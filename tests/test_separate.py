@@ -1,12 +1,18 @@
-"""Full-length separation: any length, rate and channel count; atomic writes."""
+"""Full-length separation: any length, rate, channel count and format; tiling rules, shift
+averaging, the stems of a difference output adding up to the song; atomic writes."""
 
 import os
+import shutil
+import subprocess
 
 import pytest
+import soundfile as sf
 import torch
+import torchaudio.functional as AF
+from torch import nn
 
 from waveunet_lit.models import WaveUNet
-from waveunet_lit.separate import read_audio, separate, separate_file, write_audio
+from waveunet_lit.separate import read_audio, resample_into, separate, separate_file, tile_plan, write_audio
 
 
 def net(channels=2, context=True):
@@ -86,3 +92,173 @@ def test_unwritable_output_folder(tmp_path):
     blocker.write_text("a file where a folder should be")
     with pytest.raises(OSError, match="out"):
         separate_file(net(), song, blocker)
+
+
+# ------------------------------------------------------------------ tiling rules
+
+
+class Pointwise(nn.Module):
+    """A shift-equivariant toy model: per-sample gains, 'valid' (crops ``crop`` samples each
+    side) or 'same'; the last source is the mixture minus the others (difference output)."""
+
+    sources, channels, sample_rate, stride = ("vocals", "drums", "other"), 2, 8000, 1
+
+    def __init__(self, crop=0):
+        super().__init__()
+        self.crop = crop
+        self.mix = nn.Conv1d(2, 4, 1 + 2 * crop)  # sees 2 * crop + 1 samples: a real context
+        torch.nn.init.normal_(self.mix.weight, std=0.3)
+
+    def forward(self, mix):
+        B, C, T = mix.shape
+        first = self.mix(mix).reshape(B, 2, C, -1)  # (B, 2, C, T_out)
+        rest = mix[..., self.crop : T - self.crop] - first.sum(1)  # (B, C, T_out)
+        return torch.cat([first, rest[:, None]], 1)  # (B, S, C, T_out)
+
+    def output_length(self, n):
+        if n <= 2 * self.crop:
+            raise ValueError("too short")
+        return n - 2 * self.crop
+
+    def valid_length(self, n):
+        return n + 2 * self.crop
+
+
+@pytest.mark.parametrize("crop", [0, 3])  # 'same' (overlap-add) and 'valid' (context tiles)
+@pytest.mark.parametrize("shifts, mode", [(0, "fixed"), (3, "fixed"), (2, "random")])
+def test_tiles_and_shifts_of_a_shift_equivariant_model_equal_one_pass(crop, shifts, mode):
+    """For a model that commutes with shifts, neither the tile borders, the cross-fade
+    weights nor the shift averaging may change anything: they must equal one big pass."""
+    torch.manual_seed(0)
+    model = Pointwise(crop).eval()
+    song = torch.randn(2, 5003)
+    with torch.no_grad():
+        whole = model(torch.nn.functional.pad(song, (crop, crop))[None])[0]  # (S, C, T)
+    tiled = separate(model, song, rate=8000, segment=700, batch_size=3, shifts=shifts, shift_mode=mode)
+    torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)
+
+
+def test_overlap_add_is_used_for_same_models_and_context_tiles_for_valid_ones():
+    same = tile_plan(net(context=False), segment=1000, overlap=0.25)
+    valid = tile_plan(net(context=True), segment=1000)
+    assert same["overlap_add"] and same["n_in"] == same["n_out"] and same["hop"] < same["n_in"]
+    assert not valid["overlap_add"] and valid["hop"] % 8 == 0 and valid["n_in"] > valid["n_out"]
+
+
+@pytest.mark.parametrize("context", [True, False])
+@pytest.mark.parametrize("shifts, mode", [(0, "fixed"), (3, "random")])
+def test_difference_output_stems_sum_to_the_mixture(context, shifts, mode):
+    model = net(context=context)
+    song = 0.5 * torch.randn(2, 7777)
+    stems = separate(model, song, rate=8000, segment=1024, shifts=shifts, shift_mode=mode)
+    torch.testing.assert_close(stems.sum(0), song, atol=1e-5, rtol=0)
+
+
+def test_shift_averaging_changes_a_wave_u_net_but_not_by_much():
+    """Sub-stride shifts matter to a decimating U-Net (it is equivariant to whole strides only)."""
+    model, song = net(), torch.randn(2, 4000)
+    plain = separate(model, song, rate=8000)
+    shifted = separate(model, song, rate=8000, shifts=4)
+    assert (plain - shifted).abs().max() > 1e-4
+    assert ((plain - shifted).norm() / plain.norm()) < 1
+
+
+def test_bad_separation_arguments():
+    song = torch.randn(2, 100)
+    for kwargs, word in (({"batch_size": 0}, "batch_size"), ({"shifts": -1}, "shifts"), ({"overlap": 1.0}, "overlap"),
+                         ({"segment": 0}, "segment"), ({"shifts": 2, "shift_mode": "sideways"}, "shift_mode")):
+        with pytest.raises(ValueError, match=word):
+            separate(net(), song, rate=8000, **kwargs)
+    with pytest.raises(ValueError, match="4 channels to a 2-channel model"):
+        separate(net(), torch.randn(4, 100), rate=8000)
+
+
+def test_progress_bar_runs(capsys):
+    out = separate(net(), torch.randn(2, 3000), rate=8000, segment=500, progress=True)
+    assert out.shape == (2, 2, 3000)
+
+
+# ------------------------------------------------------------------ resampling
+
+
+@pytest.mark.parametrize("orig, new", [(44100, 8000), (8000, 44100), (22050, 44100), (48000, 44100), (32000, 44100)])
+def test_blockwise_resampling_equals_torchaudio(orig, new):
+    x = torch.randn(2, 3, 20011)
+    ref = AF.resample(x, orig, new)
+    out = resample_into(x, orig, new, torch.empty(2, 3, ref.shape[-1] + 5), block=3000)
+    torch.testing.assert_close(out[..., : ref.shape[-1]], ref, atol=2e-5, rtol=0)
+    assert out[..., ref.shape[-1] :].abs().max() == 0  # past the end: zeros
+
+
+# ------------------------------------------------------------------ formats
+
+
+def tone(seconds=0.5, rate=8000, channels=2):
+    t = torch.arange(int(seconds * rate)) / rate
+    return torch.stack([0.3 * torch.sin(2 * torch.pi * 440 * (c + 1) * t) for c in range(channels)])
+
+
+@pytest.mark.parametrize("suffix", ["flac", "ogg"])
+def test_soundfile_formats_are_read(tmp_path, suffix):
+    path = tmp_path / f"song.{suffix}"
+    sf.write(path, tone().T.numpy(), 8000)
+    audio, rate = read_audio(path)
+    assert rate == 8000 and audio.shape == (2, 4000)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg program")
+@pytest.mark.parametrize("suffix", ["mp3", "m4a"])
+def test_compressed_formats_are_read_through_ffmpeg(tmp_path, suffix):
+    wav = tmp_path / "song.wav"
+    sf.write(wav, tone(1.0, 44100).T.numpy(), 44100)
+    path = tmp_path / f"song.{suffix}"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), str(path)], check=True)
+    audio, rate = read_audio(path)
+    assert rate == 44100 and audio.shape[0] == 2 and abs(audio.shape[1] - 44100) < 3000  # codecs pad
+    assert audio.abs().max() > 0.1
+
+
+def test_unreadable_compressed_file_names_the_file(tmp_path):
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"ID3" + b"\x00" * 50)
+    with pytest.raises(ValueError, match="junk.mp3"):
+        read_audio(junk)
+
+
+def test_flac_output_is_clipped_and_bad_format_refused(tmp_path):
+    write_audio(tmp_path / "loud.flac", torch.tensor([[0.5, 2.0, -3.0]]), 8000)
+    audio, _ = sf.read(tmp_path / "loud.flac")
+    assert abs(audio.max() - 1.0) < 1e-4 and abs(audio.min() + 1.0) < 1e-4
+    with pytest.raises(ValueError, match="mp3"):
+        write_audio(tmp_path / "x.mp3", torch.zeros(1, 10), 8000)
+
+
+def test_separate_file_writes_flac_stems_at_the_song_rate(tmp_path):
+    song = tmp_path / "song.ogg"
+    sf.write(song, tone(0.5, 11025, channels=1).T.numpy(), 11025)
+    paths = separate_file(net(), song, tmp_path / "out", ext="flac", shifts=2)
+    assert [p.name for p in paths] == ["vocals.flac", "accompaniment.flac"]
+    for p in paths:
+        info = sf.info(p)
+        assert info.samplerate == 11025 and info.channels == 1 and abs(info.frames - 5512) <= 1
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_audio(tmp_path / "a.wav", torch.zeros(1, 10), 8000)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o644
+
+
+def test_cross_fade_window_is_positive_and_sums_to_one_where_tiles_overlap():
+    from waveunet_lit.separate import _fade_window
+
+    n, hop = 100, 70
+    w = _fade_window(n, hop)
+    assert (w > 0).all() and w.max() == 1
+    total = torch.zeros(3 * hop + n)
+    for k in range(4):
+        total[k * hop : k * hop + n] += w
+    torch.testing.assert_close(total[n - hop : 3 * hop], torch.ones(3 * hop - n + hop))  # interior: partition of unity

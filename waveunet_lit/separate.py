@@ -1,10 +1,26 @@
-"""Full-length inference: whole songs of any length, sample rate and channel count.
+"""Full-length inference: whole songs of any length, sample rate, channel count and format.
 
-The song is resampled to the model's rate, cut into tiles of ``valid_length(segment)`` input
-samples whose outputs sit end to end, run through the model in batches, stitched, resampled
-back and cropped to the song's length. For 'valid'
-models each tile carries its own context; the song's two ends get zero context, as in the
-paper's code. A song shorter than the model's context is zero-padded, so every length works.
+The song is resampled to the model's rate and cut into tiles of ``valid_length(segment)``
+input samples, run through the model in batches; each tile's output is added straight into
+one preallocated buffer (no list of tile outputs, no concatenated copy), which is then
+resampled back block by block into the returned tensor. Memory for a song of ``T`` samples is
+the song, its model-rate copy, one model-rate buffer of stems and the returned stems.
+
+Two tiling rules, chosen from the model's length arithmetic:
+
+* **'valid' models** (``output_length(n) < n``, the Wave-U-Net with context): tiles start
+  ``hop`` samples apart and each keeps the first ``hop`` samples of its output, where ``hop``
+  is a multiple of the model's ``stride``; every tile carries its own context, so tiling gives
+  exactly what one forward pass over the whole song would. The song's two ends get zero
+  context, as in the paper's code.
+* **'same' models** (``output_length(n) == n``: spectrogram models, the Wave-U-Net without
+  context): tiles overlap by ``overlap`` of their length and are cross-faded with a trapezoid
+  window (windowed overlap-add), which hides the edge effects of zero padding at tile borders.
+
+A song shorter than one tile is zero-padded, so every length works (one sample too).
+Test-time shift averaging (``shifts=N``) runs the song ``N`` times, delayed by sub-tile
+offsets, and averages the stems. For a model with a difference output the stems still add
+up to the input: every tile's do, and averaging keeps sums.
 
 Channels: a mono model gets the average of all channels and its stems are copied to every
 channel; a stereo model gets a mono file duplicated and its stems are averaged back to mono.
@@ -13,6 +29,8 @@ channel; a stereo model gets a mono file duplicated and its stems are averaged b
 import itertools
 import math
 import os
+import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -21,8 +39,113 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 from torch import nn
+from tqdm.auto import tqdm
 
-__all__ = ["separate", "read_audio", "write_audio", "separate_file"]
+__all__ = ["separate", "read_audio", "write_audio", "separate_file", "resample_into", "tile_plan"]
+
+
+def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25) -> dict[str, int | bool]:
+    """How :func:`separate` tiles a song for ``model``: input and output samples per tile,
+    the hop between tiles, the context offset and whether tiles overlap-add.
+
+    Args:
+        model: a separation model.
+        segment: wanted output samples per tile at the model's rate (default: ~3 s).
+        overlap: fraction of a tile shared with the next one, for 'same' models.
+
+    Returns:
+        ``{"n_in", "n_out", "hop", "offset", "overlap_add", "stride"}`` (ints and a bool).
+
+    Example:
+        >>> from waveunet_lit.models import WaveUNet
+        >>> net = WaveUNet(sources=("vocals", "accompaniment"), sample_rate=8000, levels=3, features=4)
+        >>> plan = tile_plan(net, segment=1000)
+        >>> plan["hop"] % net.stride, plan["overlap_add"], plan["n_in"] - plan["n_out"] == 2 * plan["offset"]
+        (0, False, True)
+    """
+    if not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+    if segment is not None and segment < 1:
+        raise ValueError(f"segment must be a positive number of samples, got {segment}")
+    stride = int(getattr(model, "stride", 1))
+    n_in = model.valid_length(max(segment or 3 * model.sample_rate, stride))
+    n_out = model.output_length(n_in)
+    overlap_add = n_out == n_in
+    if overlap_add:
+        hop = max(1, round(n_in * (1 - overlap)))
+    else:
+        hop = n_out // stride * stride
+    return {"n_in": n_in, "n_out": n_out, "hop": hop, "offset": (n_in - n_out) // 2, "overlap_add": overlap_add, "stride": stride}
+
+
+def _fade_window(n: int, hop: int) -> torch.Tensor:
+    """Trapezoid weights ``(n,)``: ramps over the ``n - hop`` samples shared with each
+    neighbour, flat 1 in between; never zero, so a lone tile is used as it is."""
+    ramp = max(n - hop, 0)
+    w = torch.ones(n)
+    if ramp:
+        up = torch.arange(1, ramp + 1, dtype=torch.float32) / (ramp + 1)  # (ramp,) in (0, 1)
+        w[:ramp] = up
+        w[n - ramp :] = torch.minimum(w[n - ramp :], up.flip(0))
+    return w
+
+
+def _shift_offsets(shifts: int, period: int, mode: str, seed: int) -> list[int]:
+    """Delays, in samples, of the passes of test-time shift averaging (the first is 0 for
+    ``"fixed"``: evenly spaced over ``period``)."""
+    if shifts <= 1:
+        return [0]
+    if mode == "fixed":
+        return [k * period // shifts for k in range(shifts)]
+    if mode == "random":
+        g = torch.Generator().manual_seed(seed)
+        return torch.randint(0, period, (shifts,), generator=g).tolist()
+    raise ValueError(f"shift_mode must be 'fixed' or 'random', got {mode!r}")
+
+
+def _tile(x: torch.Tensor, start: int, length: int) -> torch.Tensor:
+    """``x[:, start : start + length]`` with zeros outside ``x``: ``(C, length)``."""
+    T = x.shape[-1]
+    a, b = max(start, 0), min(start + length, T)
+    if a >= b:
+        return x.new_zeros(x.shape[0], length)
+    return torch.nn.functional.pad(x[:, a:b], (a - start, start + length - b))  # (C, length)
+
+
+def resample_into(src: torch.Tensor, orig: int, new: int, out: torch.Tensor, block: int = 1 << 18) -> torch.Tensor:
+    """Resample ``src (..., T)`` from ``orig`` to ``new`` Hz into ``out (..., T')``, block by
+    block: the same samples as ``torchaudio.functional.resample`` on the whole signal (cut or
+    zero-padded to ``T'``), without its full-length temporaries.
+
+    torchaudio computes output frame ``i`` (``new / g`` samples, ``g = gcd(orig, new)``) from
+    input samples ``i * orig / g - width .. (i + 1) * orig / g + width``; blocks that start on a
+    frame and carry that many extra input samples on both sides give the same frames.
+
+    Example:
+        >>> x = torch.randn(2, 3, 10_000)
+        >>> out = resample_into(x, 44100, 8000, torch.empty(2, 3, 1814), block=1000)
+        >>> bool(torch.allclose(out, AF.resample(x, 44100, 8000)[..., :1814], atol=1e-5))
+        True
+    """
+    g = math.gcd(orig, new)
+    o, n = orig // g, new // g
+    width = math.ceil(6 * o / (min(o, n) * 0.99))  # torchaudio's default lowpass_filter_width=6, rolloff=0.99
+    margin = math.ceil((width + o) / o) * o  # whole frames of input
+    T_src, T_out = src.shape[-1], out.shape[-1]
+    total = min(math.ceil(n * T_src / o), T_out)
+    out[..., total:] = 0
+    frames_per_block = max(1, block // o)
+    for f0 in range(0, math.ceil(T_src / o), frames_per_block):
+        a = f0 * o
+        b = min(a + frames_per_block * o, T_src)
+        lo, hi = max(a - margin, 0), min(b + margin, T_src)
+        chunk = src[..., lo:hi].reshape(-1, hi - lo).to(torch.float32)  # (rows, hi - lo)
+        y = AF.resample(chunk, orig, new).reshape(*src.shape[:-1], -1)  # (..., ~(hi - lo) * n / o)
+        k0 = (a - lo) // o * n
+        start, stop = f0 * n, min(math.ceil(n * b / o), total)
+        if stop > start:
+            out[..., start:stop] = y[..., k0 : k0 + stop - start]
+    return out
 
 
 @torch.inference_mode()
@@ -32,18 +155,32 @@ def separate(
     rate: int,
     segment: int | None = None,
     batch_size: int = 4,
+    overlap: float = 0.25,
+    shifts: int = 0,
+    shift_mode: str = "fixed",
+    seed: int = 0,
+    progress: bool = False,
 ) -> torch.Tensor:
     """Separate one song.
 
     Args:
         model: a separation model (see :mod:`waveunet_lit.models.common`), on any device.
-        mix: the song, ``(C, T)``, at ``rate`` Hz, any C >= 1.
+        mix: the song, ``(C, T)``, at ``rate`` Hz, any C >= 1 and T >= 1.
         rate: sample rate of ``mix``.
         segment: output samples per tile at the model's rate (default: ~3 s).
         batch_size: tiles per forward pass.
+        overlap: fraction of a tile cross-faded with the next, for 'same' models only.
+        shifts: test-time shift averaging: run the song this many times, each delayed by a
+            different sub-tile offset, and average (0 or 1: one plain pass). Offsets span one
+            ``stride`` for 'valid' models (their outputs repeat for larger shifts) and one hop
+            for 'same' models.
+        shift_mode: ``"fixed"`` (evenly spaced offsets, the first 0) or ``"random"``.
+        seed: seed of the random offsets.
+        progress: show a tqdm progress bar of the tiles.
 
     Returns:
-        ``(S, C, T)``: one estimate per source, same rate, channels and length as ``mix``.
+        ``(S, C, T)`` float32 on the CPU: one estimate per source, same rate, channels and
+        length as ``mix``.
 
     Example:
         >>> from waveunet_lit.models import WaveUNet
@@ -55,86 +192,165 @@ def separate(
         raise ValueError(f"separate expects a non-empty song of shape (C, T), got {tuple(mix.shape)}")
     if not torch.isfinite(mix).all():
         raise ValueError("separate: the song contains NaN or infinite samples")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if shifts < 0:
+        raise ValueError(f"shifts must be >= 0, got {shifts}")
     C_in, T = mix.shape
     param = next(itertools.chain(model.parameters(), model.buffers()), None)  # NMF has buffers only
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None else torch.float32
-    x = mix.to(device=device, dtype=dtype)
-    x = x.mean(0, keepdim=True) if model.channels == 1 else x  # (C', T)
+    x = mix.mean(0, keepdim=True) if model.channels == 1 and C_in > 1 else mix  # (C', T)
     if x.shape[0] != model.channels:
         if x.shape[0] != 1:
             raise ValueError(f"cannot feed {C_in} channels to a {model.channels}-channel model")
         x = x.expand(model.channels, -1)  # (C, T): mono duplicated for a stereo model
     if rate != model.sample_rate:
-        x = AF.resample(x, rate, model.sample_rate)  # (C, T')
-    T_model = x.shape[-1]
+        T_model = math.ceil(T * model.sample_rate / rate)
+        x = resample_into(x, rate, model.sample_rate, torch.empty(model.channels, T_model))  # (C, T_model)
+    x = x.to(device=device, dtype=dtype)  # no copy when it is there already
+    C, T_model = x.shape
+    S = len(model.sources)
 
-    # Tiles start `hop` samples apart and each keeps the first `hop` samples of its output.
-    # `hop` is a multiple of the model's `stride` (2**levels for the Wave-U-Net: it is
-    # shift-equivariant only for such shifts), so tiling a 'valid' model gives exactly what
-    # one forward pass over the whole song would.
-    stride = getattr(model, "stride", 1)
-    n_in = model.valid_length(max(segment or 3 * model.sample_rate, stride))
-    n_out = model.output_length(n_in)
-    hop = n_out // stride * stride
-    offset = (n_in - n_out) // 2
-    tiles = max(math.ceil(T_model / hop), 1)
-    x = torch.nn.functional.pad(x, (offset, (tiles - 1) * hop + n_in - offset - T_model))  # (C, T_pad)
-    starts = range(0, tiles * hop, hop)
-    outs = []
-    for b in range(0, tiles, batch_size):
-        batch = torch.stack([x[:, s : s + n_in] for s in starts[b : b + batch_size]])  # (b, C, n_in)
-        outs.append(model(batch)[..., :hop])  # (b, S, C, hop)
-    est = torch.cat(outs).permute(1, 2, 0, 3).reshape(len(model.sources), model.channels, -1)  # (S, C, tiles * hop)
-    est = est[..., :T_model].float()
+    plan = tile_plan(model, segment, overlap)
+    n_in, hop, offset = plan["n_in"], plan["hop"], plan["offset"]
+    period = plan["stride"] if not plan["overlap_add"] and plan["stride"] > 1 else hop
+    delays = _shift_offsets(shifts, period, shift_mode, seed)
+    acc = torch.zeros(S, C, T_model)  # (S, C, T_model): the only full-length buffer of stems
+    if plan["overlap_add"]:
+        window = _fade_window(n_in, hop)  # (n_in,)
+        weight = torch.zeros(T_model)  # (T_model,): summed window weights
+    # Pass with delay d: the model sees the song delayed by d; its output position p holds
+    # song sample p - d. Tile k covers output positions [k * hop, k * hop + keep).
+    keep = n_in if plan["overlap_add"] else hop
+    passes = []
+    for d in delays:
+        tiles = max(math.ceil((T_model + d - keep) / hop) + 1, 1) if plan["overlap_add"] else max(math.ceil((T_model + d) / hop), 1)
+        passes.append((d, tiles))
+    bar = tqdm(total=sum(t for _, t in passes), unit="tile", disable=not progress, leave=False)
+    for d, tiles in passes:
+        for b in range(0, tiles, batch_size):
+            ks = range(b, min(b + batch_size, tiles))
+            # 'valid' tile k's output starts at input position k * hop, so its input starts
+            # `offset` samples earlier; 'same' tiles' inputs and outputs coincide.
+            batch = torch.stack([_tile(x, k * hop - d - offset, n_in) for k in ks])  # (b, C, n_in)
+            y = model(batch)[..., :keep].float().cpu()  # (b, S, C, keep)
+            for k, y_k in zip(ks, y):
+                a = k * hop - d  # song position of the tile's first kept sample
+                lo, hi = max(a, 0), min(a + keep, T_model)
+                if lo >= hi:
+                    continue
+                if plan["overlap_add"]:
+                    w = window[lo - a : hi - a]  # (hi - lo,)
+                    acc[..., lo:hi] += y_k[..., lo - a : hi - a] * w
+                    weight[lo:hi] += w
+                else:
+                    acc[..., lo:hi] += y_k[..., lo - a : hi - a]
+            bar.update(len(ks))
+    bar.close()
+    if plan["overlap_add"]:
+        acc /= weight  # (S, C, T_model): weighted average over tiles and passes
+    elif len(delays) > 1:
+        acc /= len(delays)  # every pass covers every sample exactly once
+
     if rate != model.sample_rate:
-        est = AF.resample(est, model.sample_rate, rate)  # (S, C, ~T)
-    est = torch.nn.functional.pad(est, (0, max(T - est.shape[-1], 0)))[..., :T]  # (S, C, T)
-    if est.shape[1] != C_in:
-        est = est.mean(1, keepdim=True).expand(-1, C_in, -1)  # back to the song's channels
-    return est.contiguous().cpu()
+        est = resample_into(acc, model.sample_rate, rate, torch.empty(S, C, T))  # (S, C, T)
+        del acc
+    else:
+        est = acc  # (S, C, T)
+    if C != C_in:
+        # back to the song's channels: mono stems copied, or stereo stems averaged to mono
+        est = est.expand(-1, C_in, -1).contiguous() if C == 1 else est.mean(1, keepdim=True)  # (S, C_in, T)
+    return est
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+
+def _read_with_ffmpeg(path: Path, why: str) -> tuple[torch.Tensor, int]:
+    """Decode any format ffmpeg knows (mp3, m4a, ...) through a temporary float WAV file."""
+    if shutil.which("ffmpeg") is None:
+        raise ValueError(
+            f"cannot read {path} as audio: soundfile cannot ({why}) and the ffmpeg program is not installed "
+            "(Debian/Ubuntu: apt-get install ffmpeg)"
+        )
+    with tempfile.TemporaryDirectory(prefix="waveunet-") as tmp:
+        wav = Path(tmp) / "decoded.wav"
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-vn", "-c:a", "pcm_f32le", str(wav)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0 or not wav.is_file():
+            detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ValueError(f"cannot read {path} as audio: soundfile cannot ({why}) and ffmpeg cannot either ({detail})")
+        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
+    return torch.from_numpy(audio.T.copy()), rate  # (C, T)
 
 
 def read_audio(path: str | Path) -> tuple[torch.Tensor, int]:
-    """Read an audio file as ``((C, T) float32, rate)``.
+    """Read an audio file as ``((C, T) float32, rate)``: wav, flac, ogg ... with soundfile,
+    anything else (mp3 on old libsndfile, m4a, ...) through the ``ffmpeg`` program.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not audio that soundfile can read, or holds no samples.
+        ValueError: neither soundfile nor ffmpeg can read it, or it holds no samples (the
+            message names the file).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"audio file not found: {path}")
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        audio = torch.from_numpy(data.T.copy())  # (C, T) -- soundfile gives (T, C)
     except Exception as err:  # noqa: BLE001 - libsndfile raises several classes
-        raise ValueError(f"cannot read {path} as audio: {err}") from err
-    if audio.shape[0] == 0:
+        audio, rate = _read_with_ffmpeg(path, str(err).strip() or type(err).__name__)
+    if audio.shape[-1] == 0:
         raise ValueError(f"{path} holds no audio samples")
-    return torch.from_numpy(audio.T.copy()), rate  # (C, T)
+    return audio, rate
 
 
 def write_audio(path: str | Path, audio: torch.Tensor, rate: int) -> None:
-    """Write ``(C, T)`` audio atomically: to a temporary file first, renamed when complete,
-    so an interrupted run never leaves a half-written file under ``path``."""
+    """Write ``(C, T)`` audio as ``.wav`` (32-bit float) or ``.flac`` (24-bit, clipped to
+    [-1, 1]) atomically: to a temporary file first, renamed when complete, so an interrupted
+    run never leaves a half-written file under ``path``."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").upper()
     if fmt not in ("WAV", "FLAC"):
         raise ValueError(f"unsupported output format {path.suffix!r} for {path}: use .wav or .flac")
+    data = audio.T.numpy().astype(np.float32)  # (T, C)
+    if fmt == "FLAC":
+        data = np.clip(data, -1.0, 1.0)  # integer PCM: out-of-range floats would wrap around
     fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=f".{path.stem}.")
     os.close(fd)
     try:
-        sf.write(tmp, audio.T.numpy().astype(np.float32), rate, format=fmt, subtype="FLOAT" if fmt == "WAV" else "PCM_24")
+        sf.write(tmp, data, rate, format=fmt, subtype="FLOAT" if fmt == "WAV" else "PCM_24")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _umask() -> int:
+    """The process umask (read from /proc on Linux: setting it to query it is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def separate_file(model: nn.Module, path: str | Path, out_dir: str | Path, ext: str = "wav", **kwargs) -> list[Path]:
-    """Separate an audio file into ``out_dir/<file stem>/<source>.<ext>``; returns the paths."""
-    mix, rate = read_audio(path)
-    stems = separate(model, mix, rate, **kwargs)
+    """Separate an audio file into ``out_dir/<file stem>/<source>.<ext>``; returns the paths.
+
+    ``kwargs`` go to :func:`separate` (``segment``, ``batch_size``, ``shifts``, ``progress`` ...).
+    """
+    if ext not in ("wav", "flac"):
+        raise ValueError(f"unsupported output format {ext!r}: use 'wav' or 'flac'")
+    mix, rate = read_audio(path)  # first: an unreadable file leaves no empty folder behind
     folder = Path(out_dir) / Path(path).stem
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -142,6 +358,8 @@ def separate_file(model: nn.Module, path: str | Path, out_dir: str | Path, ext: 
         raise OSError(f"cannot create output folder {folder}: {err}") from err
     if not os.access(folder, os.W_OK):
         raise PermissionError(f"output folder {folder} is not writable")
+    stems = separate(model, mix, rate, **kwargs)
+    del mix
     paths = []
     for name, audio in zip(model.sources, stems):
         paths.append(folder / f"{name}.{ext}")
