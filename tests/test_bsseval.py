@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from waveunet_lit import bsseval
 from waveunet_lit.bsseval import METRICS, bss_eval_v4, bss_eval_v4_batch
 from waveunet_lit.metrics import bss_eval_v4 as reexported
 
@@ -101,6 +102,18 @@ def test_music_like_signals_with_imperfect_estimates_match_museval():
     est = masked_estimates(ref, seed=3)
     ours, _ = assert_matches_museval(est, ref)
     assert torch.isfinite(ours["SDR"]).all() and ours["SDR"].median() < 30  # really imperfect
+
+
+def test_short_tail_and_frames_shorter_than_the_filters_match_museval():
+    ref = music_like(2, 2, 3.0, seed=14)
+    ref = torch.cat([ref, ref[..., :100]], dim=-1)  # a tail of 100 samples < 511: the last boundary
+    est = masked_estimates(ref, seed=15)
+    ours, _ = assert_matches_museval(est, ref)
+    assert ours["SDR"].shape == (2, 3)
+    # frames of 300 samples (< 511 taps) cannot serve as correlation blocks: the other path
+    short = slice(0, RATE)
+    ours, _ = assert_matches_museval(est[..., short], ref[..., short], window=300, hop=300)
+    assert ours["SDR"].shape == (2, RATE // 300)
 
 
 def test_near_silent_sources_give_nan_exactly_where_museval_does():
@@ -205,3 +218,55 @@ def test_cuda_equals_cpu():
     for name in METRICS:
         assert gpu[name].device.type == "cuda"
         torch.testing.assert_close(gpu[name].cpu(), cpu[name], rtol=0, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("T, block", [(3000, 700), (3000, 511), (2800, 700), (3000, 3000), (3000, 1000)])
+@pytest.mark.parametrize("ops", [bsseval._NumpyOps, bsseval._TorchOps], ids=["numpy", "torch"])
+def test_block_correlations_equal_direct_sums(T, block, ops):
+    g = torch.Generator().manual_seed(16)
+    x = torch.randn(2, 3, T, generator=g, dtype=torch.float64)
+    y = torch.randn(2, 3, T, generator=g, dtype=torch.float64)
+    L = 512
+    n_fft = bsseval._fast_length(block + L - 1)
+    r, kept = bsseval._correlations(ops, ops.from_torch(x), ops.from_torch(y), L, block, n_fft, keep=True)
+    r = ops.to_torch(r, "cpu")  # (B, P, 2P, L)
+    z = torch.cat([x, y], dim=1)
+    for k in (0, 1, 255, L - 2, L - 1):  # r[p, q, k] = sum_n x_p[n] z_q[n + k]
+        direct = torch.einsum("bpn,bqn->bpq", x[..., : T - k], z[..., k:])
+        torch.testing.assert_close(r[..., k], direct, rtol=0, atol=1e-9)
+    assert len(kept) == 1 and kept[0][1] == T // block  # the whole blocks' spectra, one chunk
+
+
+@pytest.mark.parametrize("ops", [bsseval._NumpyOps, bsseval._TorchOps], ids=["numpy", "torch"])
+def test_block_toeplitz_solver_equals_dense_solve(ops):
+    g = torch.Generator().manual_seed(17)
+    L, P, Q = 40, 3, 2
+    signal = torch.randn(1, P, 400, generator=g, dtype=torch.float64).cumsum(-1)  # coloured: ill-conditioned
+    r, _ = bsseval._correlations(ops, ops.from_torch(signal), ops.from_torch(signal), L, 400, 512, keep=False)
+    R = ops.to_torch(r, "cpu")[:, :, :P].permute(0, 3, 1, 2).contiguous()  # (1, L, P, P), SPD block Toeplitz
+    d = torch.randn(1, L, P, Q, generator=g, dtype=torch.float64)
+    x = ops.to_torch(bsseval._solve_block_toeplitz(ops, ops.from_torch(R), ops.from_torch(d)), "cpu")
+    dense = bsseval._dense_solve(R, d)
+    assert x.shape == (1, L, P, Q)
+    torch.testing.assert_close(x, dense, rtol=1e-6, atol=1e-9 * dense.abs().max().item())
+
+
+def test_torch_path_chunks_and_recomputed_spectra_give_the_same_scores(monkeypatch):
+    ref = music_like(3, 2, 3.3, seed=18)[None]
+    est = masked_estimates(ref[0], seed=19)[None]
+
+    def scores(ops):
+        energies = bsseval._bss_energies(ops, ops.from_torch(est), ops.from_torch(ref), RATE, RATE, 512)
+        return bsseval._scores({name: ops.to_torch(value, "cpu") for name, value in energies.items()})
+
+    reference = scores(bsseval._NumpyOps)
+    variants = {"torch (the GPU path)": scores(bsseval._TorchOps)}
+    monkeypatch.setattr(bsseval, "_KEEP_BYTES", 0)  # spectra made twice instead of kept
+    monkeypatch.setattr(bsseval._NumpyOps, "cache_bytes", 1)  # one frequency bin at a time
+    variants["recomputed, bin by bin"] = scores(bsseval._NumpyOps)
+    monkeypatch.setattr(bsseval, "_CHUNK_BYTES", 1)  # one frame at a time
+    variants["frame by frame"] = scores(bsseval._NumpyOps)
+    for variant, values in variants.items():
+        for name in METRICS:
+            assert values[name].shape == (1, 3, 3)
+            torch.testing.assert_close(values[name], reference[name], rtol=0, atol=1e-3, msg=f"{variant} {name}")
