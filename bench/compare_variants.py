@@ -15,6 +15,7 @@ wall-clock budget, not the recipes' final quality.
 import argparse
 import copy
 import importlib
+import itertools
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -109,7 +110,7 @@ def run(recipe: str, args) -> dict:
     )
     trainer.fit(system, datamodule=data)
     model.eval()
-    device = next(model.parameters()).device
+    device = next(itertools.chain(model.parameters(), model.buffers())).device  # NMF has buffers only
 
     # SDR on the fixed test chunks, and the mixture baseline on the same chunks.
     data.setup("test")
