@@ -10,6 +10,7 @@ raises ``ValueError`` too (a diverged model should stop loudly, not train on NaN
 import torch
 from torch import nn
 
+from .metrics import check_pair as _check_pair
 from .metrics import new_sdr, si_sdr
 
 __all__ = [
@@ -27,13 +28,7 @@ __all__ = [
 def check_pair(estimate: torch.Tensor, target: torch.Tensor, name: str) -> None:
     """Raise ``ValueError`` unless ``estimate`` and ``target`` are both ``(B, S, C, T)`` alike
     and the estimate is finite."""
-    if estimate.shape != target.shape or estimate.dim() != 4:
-        raise ValueError(
-            f"{name} expects estimate and target of the same shape (B, S, C, T), "
-            f"got {tuple(estimate.shape)} and {tuple(target.shape)}"
-        )
-    if not torch.isfinite(estimate).all():
-        raise ValueError(f"{name}: the estimate contains NaN or inf")
+    _check_pair(estimate, target, name, four_d=True)
 
 
 class MSELoss(nn.Module):

@@ -15,10 +15,13 @@ from .bsseval import METRICS, bss_eval_v4, bss_eval_v4_batch
 __all__ = ["new_sdr", "si_sdr", "bss_eval_v4", "bss_eval_v4_batch", "METRICS"]
 
 
-def _check_pair(estimate: torch.Tensor, target: torch.Tensor, name: str) -> None:
-    if estimate.shape != target.shape or estimate.dim() < 2:
+def check_pair(estimate: torch.Tensor, target: torch.Tensor, name: str, four_d: bool = False) -> None:
+    """Raise ``ValueError`` unless ``estimate`` and ``target`` have the same shape, ``(..., C, T)``
+    (or exactly ``(B, S, C, T)`` with ``four_d``), and the estimate is finite."""
+    shape = "(B, S, C, T)" if four_d else "(..., C, T)"
+    if estimate.shape != target.shape or (estimate.dim() != 4 if four_d else estimate.dim() < 2):
         raise ValueError(
-            f"{name} expects estimate and target of the same shape (..., C, T), "
+            f"{name} expects estimate and target of the same shape {shape}, "
             f"got {tuple(estimate.shape)} and {tuple(target.shape)}"
         )
     if not torch.isfinite(estimate).all():
@@ -35,7 +38,7 @@ def new_sdr(estimate: torch.Tensor, target: torch.Tensor, eps: float = 1e-7) -> 
         >>> round(new_sdr(0.9 * t, t).item(), 3)  # error energy is 1% of the signal's
         20.0
     """
-    _check_pair(estimate, target, "new_sdr")
+    check_pair(estimate, target, "new_sdr")
     num = torch.sum(target**2, dim=(-2, -1)) + eps
     den = torch.sum((target - estimate) ** 2, dim=(-2, -1)) + eps
     return 10 * torch.log10(num / den)
@@ -60,7 +63,7 @@ def si_sdr(estimate: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> t
         >>> round(si_sdr(t + 0.1 * noise, t).item(), 1)  # noise nearly orthogonal, 1% energy
         20.0
     """
-    _check_pair(estimate, target, "si_sdr")
+    check_pair(estimate, target, "si_sdr")
     dims = (-2, -1)
     scale = torch.sum(estimate * target, dim=dims, keepdim=True) / (
         torch.sum(target**2, dim=dims, keepdim=True) + eps
