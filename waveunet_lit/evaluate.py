@@ -21,7 +21,6 @@ plots are in :mod:`waveunet_lit.report`.
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +34,8 @@ from tqdm.auto import tqdm
 
 from .data import STEMS_OF, Track, find_tracks
 from .report import aggregate, format_table, frames_table, write_report
-from .separate import _umask, read_audio, separate
+from .atomic import atomic_path
+from .separate import read_audio, separate
 
 __all__ = ["evaluate", "format_table", "score_track", "check_estimates", "ideal_ratio_mask", "METRICS"]
 
@@ -250,15 +250,8 @@ def _save_scores(path: Path, track: str, scores: dict[str, dict[str, list[float]
     store.scores["waveunet"] = {"settings": settings, "fingerprint": _fingerprint(settings)}
     text = store.json
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent, prefix=f".{track}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
     stored = simplejson.loads(text, allow_nan=True)
     return {t["name"]: {m: [float(f["metrics"][m]) for f in t["frames"]] for m in METRICS} for t in stored["targets"]}
 

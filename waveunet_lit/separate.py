@@ -41,6 +41,8 @@ import torchaudio.functional as AF
 from torch import nn
 from tqdm.auto import tqdm
 
+from .atomic import atomic_path
+
 __all__ = ["separate", "read_audio", "write_audio", "separate_file", "resample_into", "tile_plan"]
 
 
@@ -319,28 +321,8 @@ def write_audio(path: str | Path, audio: torch.Tensor, rate: int) -> None:
     data = audio.T.numpy().astype(np.float32)  # (T, C)
     if fmt == "FLAC":
         data = np.clip(data, -1.0, 1.0)  # integer PCM: out-of-range floats would wrap around
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=f".{path.stem}.")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, data, rate, format=fmt, subtype="FLOAT" if fmt == "WAV" else "PCM_24")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _umask() -> int:
-    """The process umask (read from /proc on Linux: setting it to query it is not thread-safe)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def separate_file(model: nn.Module, path: str | Path, out_dir: str | Path, ext: str = "wav", **kwargs) -> list[Path]:

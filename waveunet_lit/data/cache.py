@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torchaudio.functional as AF
 
+from ..atomic import atomic_path
 from .tracks import STEMS, dataset_format, find_tracks
 
 __all__ = ["CachedTrack", "prepare_cache", "open_cache", "default_cache_dir", "cache_settings", "CACHE_VERSION"]
@@ -82,9 +83,8 @@ def _convert(audio: np.ndarray, rate: int, to_rate: int, channels: int) -> np.nd
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, indent=1))
 
 
 def prepare_cache(
