@@ -1,0 +1,70 @@
+"""Automatic checks for the exercises of the notebooks and the course.
+
+One module per notebook topic (``convolution.py`` for ``02_convolution_by_hand`` and so on).
+Each module defines ``CHECKS``: a dict from the name of the function (or value) the student
+writes to a check ``check(answer) -> str``, which returns a short message when the answer is
+right and raises :class:`ExerciseError` with a hint when it is not. A notebook calls the check
+directly (``check_conv1d_loop(conv1d_loop)``); the course runs every check of a file with
+:func:`run_checks`. Tests run each check against the solution in ``course/solutions/`` (must
+pass) and against plausible wrong answers (must fail).
+
+Example:
+    >>> def check_double(fn):
+    ...     expect(fn(2) == 4, "double(2) should be 4")
+    ...     return "double works"
+    >>> [r.passed for r in run_checks({"double": check_double}, {"double": lambda x: 2 * x})]
+    [True]
+    >>> run_checks({"double": check_double}, {"double": lambda x: x})[0].message
+    'double(2) should be 4'
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+__all__ = ["ExerciseError", "Result", "expect", "run_checks"]
+
+
+class ExerciseError(AssertionError):
+    """A wrong answer; the message is the hint shown to the student."""
+
+
+def expect(condition: bool, hint: str) -> None:
+    """Raise :class:`ExerciseError` with ``hint`` unless ``condition`` holds."""
+    if not condition:
+        raise ExerciseError(hint)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one check said about one answer."""
+
+    name: str
+    passed: bool
+    message: str
+
+
+def run_checks(checks: Mapping[str, Callable[[Any], str]], answers: Mapping[str, Any]) -> list[Result]:
+    """Run every check on the student's answer of the same name.
+
+    Args:
+        checks: name -> check, as in a module's ``CHECKS``.
+        answers: name -> the student's answer (e.g. ``vars(module)`` of an exercise file).
+
+    Returns:
+        One :class:`Result` per check, in the order of ``checks``. A missing answer, a wrong
+        one, and an answer that raises (``NotImplementedError`` from a stub, say) all fail.
+    """
+    results = []
+    for name, check in checks.items():
+        if name not in answers or answers[name] is None:
+            results.append(Result(name, False, f"`{name}` is not defined yet"))
+            continue
+        try:
+            results.append(Result(name, True, check(answers[name])))
+        except ExerciseError as err:
+            results.append(Result(name, False, str(err)))
+        except NotImplementedError:
+            results.append(Result(name, False, f"`{name}` is still the stub: write it"))
+        except Exception as err:  # noqa: BLE001 - the student's code may raise anything
+            results.append(Result(name, False, f"`{name}` raised {type(err).__name__}: {err}"))
+    return results
