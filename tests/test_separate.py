@@ -12,7 +12,8 @@ import torchaudio.functional as AF
 from torch import nn
 
 from waveunet_lit.models import WaveUNet
-from waveunet_lit.separate import read_audio, resample_into, separate, separate_file, tile_plan, write_audio
+from waveunet_lit.audio import write_audio
+from waveunet_lit.separate import separate, separate_file, tile_plan
 
 
 def net(channels=2, context=True):
@@ -60,31 +61,6 @@ def test_nan_input_is_rejected():
         separate(net(), song, rate=8000)
 
 
-def test_missing_and_non_audio_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.wav"):
-        read_audio(tmp_path / "nope.wav")
-    junk = tmp_path / "junk.wav"
-    junk.write_bytes(b"\x00" * 100)
-    with pytest.raises(ValueError, match="junk.wav"):
-        read_audio(junk)
-
-
-def test_write_is_atomic_and_keeps_old_file_on_failure(tmp_path, monkeypatch):
-    path = tmp_path / "vocals.wav"
-    write_audio(path, torch.zeros(2, 10), 8000)
-    before = path.read_bytes()
-    import soundfile
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(soundfile, "write", broken)
-    with pytest.raises(RuntimeError):
-        write_audio(path, torch.ones(2, 10), 8000)
-    assert path.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["vocals.wav"]  # no temporary file left
-
-
 def test_unwritable_output_folder(tmp_path):
     song = tmp_path / "song.wav"
     write_audio(song, torch.zeros(1, 800), 8000)
@@ -101,7 +77,7 @@ class Pointwise(nn.Module):
     """A shift-equivariant toy model: per-sample gains, 'valid' (crops ``crop`` samples each
     side) or 'same'; the last source is the mixture minus the others (difference output)."""
 
-    sources, channels, sample_rate, stride = ("vocals", "drums", "other"), 2, 8000, 1
+    sources, channels, sample_rate, period = ("vocals", "drums", "other"), 2, 8000, 1
 
     def __init__(self, crop=0):
         super().__init__()
@@ -169,7 +145,7 @@ def test_bad_separation_arguments():
                          ({"segment": 0}, "segment"), ({"shifts": 2, "shift_mode": "sideways"}, "shift_mode")):
         with pytest.raises(ValueError, match=word):
             separate(net(), song, rate=8000, **kwargs)
-    with pytest.raises(ValueError, match="4 channels to a 2-channel model"):
+    with pytest.raises(ValueError, match="4 channels to a 2-channel"):
         separate(net(), torch.randn(4, 100), rate=8000)
 
 
@@ -178,59 +154,9 @@ def test_progress_bar_runs(capsys):
     assert out.shape == (2, 2, 3000)
 
 
-# ------------------------------------------------------------------ resampling
-
-
-@pytest.mark.parametrize("orig, new", [(44100, 8000), (8000, 44100), (22050, 44100), (48000, 44100), (32000, 44100)])
-def test_blockwise_resampling_equals_torchaudio(orig, new):
-    x = torch.randn(2, 3, 20011)
-    ref = AF.resample(x, orig, new)
-    out = resample_into(x, orig, new, torch.empty(2, 3, ref.shape[-1] + 5), block=3000)
-    torch.testing.assert_close(out[..., : ref.shape[-1]], ref, atol=2e-5, rtol=0)
-    assert out[..., ref.shape[-1] :].abs().max() == 0  # past the end: zeros
-
-
-# ------------------------------------------------------------------ formats
-
-
 def tone(seconds=0.5, rate=8000, channels=2):
     t = torch.arange(int(seconds * rate)) / rate
     return torch.stack([0.3 * torch.sin(2 * torch.pi * 440 * (c + 1) * t) for c in range(channels)])
-
-
-@pytest.mark.parametrize("suffix", ["flac", "ogg"])
-def test_soundfile_formats_are_read(tmp_path, suffix):
-    path = tmp_path / f"song.{suffix}"
-    sf.write(path, tone().T.numpy(), 8000)
-    audio, rate = read_audio(path)
-    assert rate == 8000 and audio.shape == (2, 4000)
-
-
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg program")
-@pytest.mark.parametrize("suffix", ["mp3", "m4a"])
-def test_compressed_formats_are_read_through_ffmpeg(tmp_path, suffix):
-    wav = tmp_path / "song.wav"
-    sf.write(wav, tone(1.0, 44100).T.numpy(), 44100)
-    path = tmp_path / f"song.{suffix}"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), str(path)], check=True)
-    audio, rate = read_audio(path)
-    assert rate == 44100 and audio.shape[0] == 2 and abs(audio.shape[1] - 44100) < 3000  # codecs pad
-    assert audio.abs().max() > 0.1
-
-
-def test_unreadable_compressed_file_names_the_file(tmp_path):
-    junk = tmp_path / "junk.mp3"
-    junk.write_bytes(b"ID3" + b"\x00" * 50)
-    with pytest.raises(ValueError, match="junk.mp3"):
-        read_audio(junk)
-
-
-def test_flac_output_is_clipped_and_bad_format_refused(tmp_path):
-    write_audio(tmp_path / "loud.flac", torch.tensor([[0.5, 2.0, -3.0]]), 8000)
-    audio, _ = sf.read(tmp_path / "loud.flac")
-    assert abs(audio.max() - 1.0) < 1e-4 and abs(audio.min() + 1.0) < 1e-4
-    with pytest.raises(ValueError, match="mp3"):
-        write_audio(tmp_path / "x.mp3", torch.zeros(1, 10), 8000)
 
 
 def test_separate_file_writes_flac_stems_at_the_song_rate(tmp_path):
@@ -241,15 +167,6 @@ def test_separate_file_writes_flac_stems_at_the_song_rate(tmp_path):
     for p in paths:
         info = sf.info(p)
         assert info.samplerate == 11025 and info.channels == 1 and abs(info.frames - 5512) <= 1
-
-
-def test_written_files_get_the_usual_permissions(tmp_path):
-    old = os.umask(0o022)
-    try:
-        write_audio(tmp_path / "a.wav", torch.zeros(1, 10), 8000)
-    finally:
-        os.umask(old)
-    assert (tmp_path / "a.wav").stat().st_mode & 0o777 == 0o644
 
 
 def test_cross_fade_window_is_positive_and_sums_to_one_where_tiles_overlap():
