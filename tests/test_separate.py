@@ -11,7 +11,7 @@ import torch
 import torchaudio.functional as AF
 from torch import nn
 
-from waveunet_lit.models import WaveUNet
+from waveunet_lit.models import PortWaveUNet, WaveUNet
 from waveunet_lit.audio import write_audio
 from waveunet_lit.separate import separate, separate_file, tile_plan
 
@@ -130,13 +130,63 @@ def test_difference_output_stems_sum_to_the_mixture(context, shifts, mode):
     torch.testing.assert_close(stems.sum(0), song, atol=1e-5, rtol=0)
 
 
-def test_shift_averaging_changes_a_wave_u_net_but_not_by_much():
-    """Sub-stride shifts matter to a decimating U-Net (it is equivariant to whole strides only)."""
+def whole_pass(model, song):
+    """One forward pass over the song, zero context at both ends: ``(S, C, T)``."""
+    T = song.shape[-1]
+    n_in = model.valid_length(T)
+    offset = (n_in - model.output_length(n_in)) // 2
+    with torch.no_grad():
+        return model(torch.nn.functional.pad(song, (offset, n_in - offset - T))[None])[0, ..., :T]
+
+
+def shift_average_error(model, song, shifts=4):
+    """Largest difference between separate(shifts=4) and the mean of the song delayed by
+    0, 2, 4, 6 samples (a period of 8 in 4 steps), each separated in one pass and moved back:
+    computed here without separate()."""
+    T = song.shape[-1]
+    delays = [k * model.period // shifts for k in range(shifts)]
+    expected = torch.stack([whole_pass(model, torch.nn.functional.pad(song, (d, 0)))[..., d : d + T] for d in delays]).mean(0)
+    return float((separate(model, song, rate=8000, segment=500, shifts=shifts) - expected).abs().max())
+
+
+def test_shift_averaging_is_the_mean_of_the_delayed_passes():
     model, song = net(), torch.randn(2, 4000)
-    plain = separate(model, song, rate=8000)
-    shifted = separate(model, song, rate=8000, shifts=4)
-    assert (plain - shifted).abs().max() > 1e-4
-    assert ((plain - shifted).norm() / plain.norm()) < 1
+    assert model.period == 8 and shift_average_error(model, song) < 1e-5
+    plain, shifted = separate(model, song, rate=8000, segment=500), separate(model, song, rate=8000, segment=500, shifts=4)
+    assert (plain - shifted).abs().max() > 1e-3  # sub-period shifts do change a decimating U-Net
+
+
+def test_shift_averaging_check_catches_wrong_offsets(monkeypatch):
+    import waveunet_lit.separate as sep
+
+    monkeypatch.setattr(sep, "_shift_offsets", lambda shifts, period, mode, seed: list(range(shifts)))  # 0, 1, 2, 3
+    assert shift_average_error(net(), torch.randn(2, 4000)) > 1e-3
+
+
+def port(resampling):
+    torch.manual_seed(0)
+    return PortWaveUNet(sources=("vocals", "accompaniment"), channels=2, sample_rate=8000, features=8, levels=3,
+                        strides=4, norm="none", resampling=resampling).eval()
+
+
+@pytest.mark.parametrize("resampling, tolerance", [("learned", 1e-6), ("fixed", 1e-5)])
+def test_port_tiles_start_on_its_period_and_equal_one_pass(resampling, tolerance):
+    """The port's output follows shifts by strides ** (levels - 1) = 16 only; tiles one hop of
+    1001 samples apart gave 5e-4 relative error. Its fixed resampler reflect-pads, which
+    reaches the first output samples of a tile: there tiling is exact to ~1e-6 relative."""
+    model, song = port(resampling), 0.3 * torch.randn(2, 9000)
+    assert tile_plan(model, segment=1000)["hop"] % model.period == 0
+    tiled, whole = separate(model, song, rate=8000, segment=1000), whole_pass(model, song)
+    assert ((tiled - whole).norm() / whole.norm()) < tolerance
+
+
+def test_port_tiles_off_its_period_are_caught(monkeypatch):
+    """The same check on tiles that ignore the period (a period of 1) fails."""
+    model, song = port("fixed"), 0.3 * torch.randn(2, 9000)
+    monkeypatch.setattr(PortWaveUNet, "period", property(lambda self: 1))
+    assert tile_plan(model, segment=1000)["hop"] % 16 != 0
+    tiled, whole = separate(model, song, rate=8000, segment=1000), whole_pass(model, song)
+    assert ((tiled - whole).norm() / whole.norm()) > 1e-4
 
 
 def test_bad_separation_arguments():
