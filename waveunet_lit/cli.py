@@ -8,9 +8,15 @@
 * ``waveunet toy-data DIR``: write the generated toy dataset (numpy, seconds).
 * ``waveunet render-data [DIR]``: compose MIDI songs and render each stem with FluidSynth.
 * ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
+* ``waveunet plot-logs RUN_DIR``: training curves (loss, validation SDR per source) to a PNG.
+* ``waveunet demo``: train the demo config, separate a rendered song and score the test split.
 
-A config's relative paths are relative to the current folder; shipped configs live in
-``waveunet_lit/configs/`` and work from any folder.
+Where runs write: ``fit`` writes below the *current* folder unless the config or
+``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
+version_N/`` with TensorBoard events and ``checkpoints/``, a new version every run; shipped
+configs without a ``default_root_dir``: ``lightning_logs/version_N/``). ``separate`` writes to
+``--out`` (default ``./separated``), ``demo`` to ``--out`` (default ``./runs/demo``).
+Config files themselves may sit anywhere.
 """
 
 import argparse
@@ -23,7 +29,7 @@ from lightning.pytorch.cli import LightningCLI
 
 __all__ = ["WaveUNetCLI", "main"]
 
-EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data")
+EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -48,7 +54,7 @@ def _separate(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="waveunet separate", description="Separate audio files into one file per source.")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg; mp3, m4a ... through ffmpeg)")
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by `waveunet fit`")
-    p.add_argument("--out", default="separated", help="output folder (one subfolder per input file)")
+    p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="wav: 32-bit float; flac: 24-bit, clipped to [-1, 1]")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3)")
@@ -135,6 +141,17 @@ def _info(argv: list[str]) -> int:
     return 0
 
 
+def _plot_logs(argv: list[str]) -> int:
+    from .plot_logs import plot_logs
+
+    p = argparse.ArgumentParser(prog="waveunet plot-logs", description="Draw train/val loss and val SDR per source of a run to a PNG.")
+    p.add_argument("run_dir", help="a run folder (e.g. runs/demo): its newest logged version is drawn")
+    p.add_argument("--out", default=None, help="PNG to write (default: curves.png in the logged version's folder)")
+    args = p.parse_args(argv)
+    print(plot_logs(args.run_dir, args.out))
+    return 0
+
+
 def _toy_data(argv: list[str]) -> int:
     from .data.toy import generate_toy_musdb
 
@@ -154,10 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     if words and words[0] in EXTRA_COMMANDS:
         from .data.cli_commands import prepare_data_command, render_data_command
+        from .demo import demo_command
 
         command = {
             "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data,
             "render-data": render_data_command, "prepare-data": prepare_data_command,
+            "plot-logs": _plot_logs, "demo": demo_command,
         }[words[0]]
         try:
             return command(words[1:])
