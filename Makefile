@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test bench clean
+.PHONY: install system-deps demo test test-fast bench clean
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,6 +38,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: install
 	$(BIN)/python bench/throughput.py
