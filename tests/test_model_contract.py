@@ -1,9 +1,10 @@
 """The model contract (waveunet_lit.models.common), checked for every model a shipped config builds.
 
 The configs in waveunet_lit/configs/ are the list of models: a new model is one model file plus
-one YAML, and these tests cover it without being touched. Every config's model is built at full
-size (cheap: attributes and length arithmetic); forward passes, gradient probes and tiled
-separation run on a shrunk copy (fewer levels, features, hidden units), the same class.
+one YAML (and its CPU size in waveunet_lit.config.SMALL), and these tests cover it without being
+touched. Every config's model is built at full size through waveunet_lit.config.instantiate, the
+path fit and info take (cheap: attributes and length arithmetic); forward passes, gradient probes
+and tiled separation run on its shrunk copy (waveunet_lit.config.shrink), the same class.
 
 Each check is a plain function that raises AssertionError; the last tests feed them broken
 subclasses (wrong output_length, wrong period, ...) to show that each check can fail.
@@ -11,50 +12,47 @@ subclasses (wrong output_length, wrong period, ...) to show that each check can 
 
 import copy
 import functools
-import importlib
 from importlib.resources import files
 
 import pytest
 import torch
-import yaml
 from torch import nn
 
 import waveunet_lit.models as models
+from waveunet_lit.config import instantiate, load_config, model_node, shrink
 from waveunet_lit.models import center_crop
 from waveunet_lit.receptive_field import measure_receptive_field
 from waveunet_lit.separate import separate, tile_plan
 
 CONFIGS = sorted(p.name for p in files("waveunet_lit").joinpath("configs").iterdir() if p.name.endswith(".yaml"))
-#: What a shrunk copy keeps at most (only arguments a config sets are shrunk).
-SMALL = {"levels": 3, "features": 8, "depth": 2, "hidden": 8, "layers": 1, "mlp_hidden": 8, "components": 4}
+#: Further caps on the training-sized copies: the probes run over one period (2**levels outputs
+#: or more), and NMF's multiplicative updates cost a second a pass at full count on a busy CPU.
+CAPS = {"levels": 3, "iterations": 10, "components": 8}
 #: Layers whose output depends on the whole input (statistics over time, recurrence): a model
 #: holding one has no bounded receptive field, and its tiles cannot equal one forward pass.
 GLOBAL_LAYERS = (nn.GroupNorm, nn.InstanceNorm1d, nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention)
 
 
-def model_config(name: str) -> tuple[str, dict]:
-    """``(class_path, init_args)`` of the model inside a shipped config."""
-    config = yaml.safe_load(files("waveunet_lit").joinpath("configs", name).read_text())
-    spec = config["model"]["init_args"]["model"]
-    return spec["class_path"], dict(spec.get("init_args", {}))
-
-
-def model_class(class_path: str) -> type:
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-def shrunk(args: dict) -> dict:
-    return {k: min(v, SMALL[k]) if k in SMALL and isinstance(v, int) else v for k, v in args.items()}
+def model_config(name: str, small: bool = False) -> dict:
+    """The ``{class_path, init_args}`` node of the model of a shipped config (shrunk or not)."""
+    node = model_node(load_config(str(files("waveunet_lit").joinpath("configs", name))), name)
+    if not small:
+        return node
+    node = shrink(node)
+    args = node["init_args"]
+    for key, most in CAPS.items():
+        if key in args:
+            args[key] = min(args[key], most)
+    return node
 
 
 @functools.cache
 def build(name: str, small: bool = False, cls: type | None = None) -> nn.Module:
     """The model of config ``name`` (``cls`` replaces its class: for the broken subclasses).
     Built once per session: no check changes a model (probes work on copies)."""
-    class_path, args = model_config(name)
+    node = model_config(name, small)
     torch.manual_seed(0)
-    model = (cls or model_class(class_path))(**(shrunk(args) if small else args)).eval()
+    model = (cls(**node.get("init_args", {})) if cls else instantiate(node)).eval()
     if small and hasattr(model, "fit_batch"):  # learns by its own updates (NMF): give it stems
         model.fit_batch(torch.rand(1, len(model.sources), model.channels, 4 * model.sample_rate // 10))
     return model
@@ -176,11 +174,12 @@ def whole_pass(model: nn.Module, song: torch.Tensor) -> torch.Tensor:
 def check_tiling(model: nn.Module) -> None:
     """For a 'valid' model, tiled separation gives one forward pass (tiles start at multiples of
     the period, each carrying its own context)."""
-    plan = tile_plan(model, segment=2 * model.period + 5)
-    assert plan["hop"] % model.period == 0 and not plan["overlap_add"]
-    song = torch.randn(model.channels, 3 * plan["hop"] + 17, generator=torch.Generator().manual_seed(2))
-    tiled = separate(model, song, model.sample_rate, segment=2 * model.period + 5, batch_size=2)
-    torch.testing.assert_close(tiled, whole_pass(model, song), atol=1e-5, rtol=0)
+    for segment in (2 * model.period + 5, 3 * model.period + 5):  # hops of even and odd multiples
+        plan = tile_plan(model, segment=segment)
+        assert plan["hop"] % model.period == 0 and not plan["overlap_add"]
+        song = torch.randn(model.channels, 3 * plan["hop"] + 17, generator=torch.Generator().manual_seed(2))
+        tiled = separate(model, song, model.sample_rate, segment=segment, batch_size=2)
+        torch.testing.assert_close(tiled, whole_pass(model, song), atol=1e-5, rtol=0)
 
 
 def check_difference_output(model: nn.Module) -> None:
@@ -207,7 +206,7 @@ def small(config):
 def test_every_separation_model_has_a_config():
     """Adding a model without a YAML (or a YAML naming a class outside waveunet_lit.models)
     fails here."""
-    from_configs = {model_class(model_config(name)[0]) for name in CONFIGS}
+    from_configs = {type(build(name)) for name in CONFIGS}
     exported = [getattr(models, n) for n in models.__all__]
     separation = {c for c in exported if isinstance(c, type) and issubclass(c, nn.Module) and hasattr(c, "output_length")}
     assert from_configs == separation
@@ -216,14 +215,13 @@ def test_every_separation_model_has_a_config():
 
 def test_full_size_attributes_and_length_arithmetic(config):
     model = build(config)
-    check_attributes(model, model_config(config)[1])
+    check_attributes(model, model_config(config).get("init_args", {}))
     check_length_arithmetic(model)
 
 
 def test_shrunk_copy_is_the_same_class_and_keeps_the_contract(config, small):
-    class_path, args = model_config(config)
-    assert type(small) is model_class(class_path)
-    check_attributes(small, shrunk(args))
+    assert type(small) is type(build(config))
+    check_attributes(small, model_config(config, small=True).get("init_args", {}))
     check_length_arithmetic(small)
 
 

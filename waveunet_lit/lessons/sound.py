@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from ..audio import to_channels
+
 __all__ = ["listen", "MAX_RATE", "MAX_SECONDS"]
 
 MAX_RATE = 16_000  # Hz: clips in notebooks are at most this rate ...
@@ -26,14 +28,18 @@ def listen(x: torch.Tensor | np.ndarray, rate: int, normalize: bool = False):
 
     Example:
         >>> player = listen(torch.zeros(2, 800), 8000)
-        >>> player.rate
-        8000
+        >>> player.data[:4]  # a WAV file, embedded in the notebook
+        b'RIFF'
+        >>> listen(torch.zeros(44100), 44100)
+        Traceback (most recent call last):
+        ...
+        ValueError: listen: rate 44100 Hz is above 16000 Hz; resample the clip first
     """
     from IPython.display import Audio
 
     x = torch.as_tensor(x, dtype=torch.float32)
     if x.dim() == 2:
-        x = x.mean(0)  # (T,)
+        x = to_channels(x, 1)[0]  # (T,): the package's one channel rule
     if x.dim() != 1:
         raise ValueError(f"listen expects (T,) or (C, T) samples, got shape {tuple(x.shape)}")
     if rate > MAX_RATE:

@@ -32,11 +32,12 @@ One test (``tests/test_model_contract.py``) checks all of this for every model t
 config builds: adding a model is one model file plus one YAML.
 """
 
+import inspect
 from collections.abc import Callable
 
 import torch
 
-__all__ = ["center_crop", "check_mix", "check_context", "hull", "widest_span", "MAX_CONTEXT_SECONDS"]
+__all__ = ["center_crop", "check_mix", "check_context", "hull", "record_init", "widest_span", "MAX_CONTEXT_SECONDS"]
 
 #: Models needing more input than this many seconds for one output sample are refused.
 MAX_CONTEXT_SECONDS = 600
@@ -119,3 +120,23 @@ def widest_span(input_span: Callable[[int], tuple[int, int]], period: int) -> in
         6
     """
     return max(hi - lo + 1 for lo, hi in (input_span(j) for j in range(period)))
+
+
+def record_init(values: dict) -> dict:
+    """The constructor arguments of a model (or loss), from ``locals()`` taken first thing in
+    its ``__init__``: ``self.init_args = record_init(locals())``.
+
+    :func:`waveunet_lit.config.describe` turns them into the ``{class_path, init_args}`` node
+    that checkpoints store, so a model built in plain Python can be rebuilt from its checkpoint.
+
+    Example:
+        >>> class Gain(torch.nn.Module):
+        ...     def __init__(self, gain: float = 1.0):
+        ...         super().__init__()
+        ...         self.init_args = record_init(locals())
+        ...         self.gain = gain
+        >>> Gain(0.5).init_args
+        {'gain': 0.5}
+    """
+    parameters = inspect.signature(type(values["self"]).__init__).parameters
+    return {name: values[name] for name in parameters if name != "self" and name in values}

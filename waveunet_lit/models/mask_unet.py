@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_context, check_mix, hull, widest_span
+from .common import check_context, check_mix, hull, record_init, widest_span
 from .strided import check_strided_args, conv_input_span, strided_lengths, strided_min_length, transposed_input_span
 
 __all__ = ["MaskUNet"]
@@ -76,6 +76,7 @@ class MaskUNet(nn.Module):
         mask: str = "sigmoid",
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if channels != 1:
             raise ValueError(
                 f"MaskUNet: channels must be 1 (the Stem Splitter recipe is mono), got {channels}; "
