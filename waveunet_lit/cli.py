@@ -8,6 +8,8 @@
 * ``waveunet toy-data DIR``: write the generated toy dataset (numpy, seconds).
 * ``waveunet render-data [DIR]``: compose MIDI songs and render each stem with FluidSynth.
 * ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
+* ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
+  ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
 
 A config's relative paths are relative to the current folder; shipped configs live in
 ``waveunet_lit/configs/`` and work from any folder.
@@ -24,6 +26,7 @@ from lightning.pytorch.cli import LightningCLI
 __all__ = ["WaveUNetCLI", "main"]
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data")
+WEB_COMMANDS = ("web", "web-worker", "web-manage")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -162,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return command(words[1:])
         except (FileNotFoundError, ValueError, PermissionError, RuntimeError, ConnectionError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if words and words[0] in WEB_COMMANDS:
+        from .web.launcher import manage_command, web_command, worker_command
+
+        command = {"web": web_command, "web-worker": worker_command, "web-manage": manage_command}[words[0]]
+        try:
+            return command(words[1:])
+        except (FileNotFoundError, ValueError, RuntimeError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
     if not words or words[0] in ("-h", "--help"):
