@@ -37,6 +37,7 @@ def web_data(request, tmp_path, settings, models_dir):
     settings.DATA_DIR = tmp_path / "data"
     settings.MODELS_DIR = str(models_dir)
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
     return settings.DATA_DIR
 
 
@@ -51,3 +52,14 @@ def make_client(db):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (no browser download here), kept off the network."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--autoplay-policy=no-user-gesture-required"],
+    }

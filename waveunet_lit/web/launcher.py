@@ -85,6 +85,7 @@ def web_command(argv: list[str]) -> int:
     workers = [subprocess.Popen(worker_argv, env=os.environ.copy()) for _ in range(max(args.workers, 0))]
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"waveunet-lit web app: http://{host}:{args.port}/  (data in {root}; Ctrl-C stops it)", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the workers too (finally below)
     try:
         # Django's own server, threaded; it serves the app's static files with --insecure.
         # Behind a real front server use the WSGI app instead (see README).
@@ -93,7 +94,7 @@ def web_command(argv: list[str]) -> int:
         pass
     finally:
         for w in workers:
-            w.send_signal(signal.SIGINT)
+            w.terminate()  # db_worker stops after its current task
         for w in workers:
             try:
                 w.wait(timeout=10)

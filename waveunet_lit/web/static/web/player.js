@@ -111,8 +111,9 @@
   }
   playButton.addEventListener("click", toggle);
   document.addEventListener("keydown", (e) => {
-    if (e.code !== "Space" || ["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(e.target.tagName) && e.target.type !== "range") return;
-    e.preventDefault();
+    const typing = e.target.tagName === "TEXTAREA" || (e.target.tagName === "INPUT" && !["range", "checkbox", "radio", "button"].includes(e.target.type));
+    if (e.code !== "Space" || typing) return;
+    e.preventDefault();  // also stops a focused button (mute, solo) from being pressed by the same key
     if (!playButton.disabled) toggle();
   });
 
