@@ -42,7 +42,7 @@ def test_separation_writes_stems_previews_and_peaks(done_job):
     names = sorted(p.name for p in files.stems_dir(job).iterdir())
     assert names == sorted([f"{s}.wav" for s in SOURCES] + [f"{s}.mp3" for s in SOURCES] + ["peaks.json"])
     audio, rate = sf.read(files.stem_path(job, "bass"))
-    assert rate == 16000 and audio.shape == (48000, 2)
+    assert rate == 8000 and audio.shape == (24000, 2)
     assert not list(files.job_dir(job).glob(".partial-*"))
     peaks = client.get(f"/jobs/{job.pk}/peaks.json").json()
     assert set(peaks) == set(SOURCES) and all(len(v) == tasks.PEAKS for v in peaks.values())
@@ -131,10 +131,10 @@ def test_cancel_a_queued_job_with_csrf(make_client, tmp_path, settings):
 
 
 def test_a_failed_separation_leaves_no_half_files(make_client, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
-    def broken_preview(wav, mp3):
+    def broken_previews(wavs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tasks, "_encode_preview", broken_preview)
+    monkeypatch.setattr(tasks, "_encode_previews", broken_previews)
     client = make_client("alice")
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, tmp_path)

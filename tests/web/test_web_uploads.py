@@ -41,7 +41,7 @@ def eight_channels(tmp_path) -> bytes:
 BAD = {
     "empty file": ("empty.wav", lambda tmp: b"", "is empty"),
     "text renamed .mp3": ("notes.mp3", lambda tmp: b"these are my lyrics, not audio\n" * 50, "could not be decoded as audio"),
-    "over the size cap": ("big.wav", lambda tmp: song_bytes(tmp, seconds=4.0), "larger than the"),
+    "over the size cap": ("big.wav", lambda tmp: song_bytes(tmp, seconds=8.0), "larger than the"),
     "over the duration cap": ("long.wav", lambda tmp: song_bytes(tmp, seconds=12.0, channels=1, rate=8000), "the limit is 10 s"),
     "truncated mp3": ("cut.mp3", lambda tmp: mp3_bytes(tmp)[: len(mp3_bytes(tmp)) // 2], "looks truncated"),
     "0.1 s file": ("blip.wav", lambda tmp: song_bytes(tmp, seconds=0.1), "upload at least 1 s"),
@@ -54,7 +54,7 @@ BAD = {
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_upload_is_refused_with_a_clear_message(case, make_client, settings, tmp_path, web_data):
-    settings.WAVEUNET_MAX_UPLOAD_BYTES = 200_000  # a 4 s stereo 16 kHz float WAV is 512 kB
+    settings.WAVEUNET_MAX_UPLOAD_BYTES = 200_000  # an 8 s stereo 8 kHz 16-bit WAV is 256 kB
     settings.WAVEUNET_MAX_SECONDS = 10
     name, content, expected = BAD[case]
     client = make_client("alice")

@@ -9,7 +9,7 @@ import soundfile as sf
 PASSWORD = "a long passphrase 42"
 
 
-def song_bytes(tmp_path: Path, seconds: float = 3.0, channels: int = 2, rate: int = 16000, fmt: str = "wav") -> bytes:
+def song_bytes(tmp_path: Path, seconds: float = 3.0, channels: int = 2, rate: int = 8000, fmt: str = "wav") -> bytes:
     """A generated song (a bass line, a chord and clicks) encoded as ``fmt`` (wav or flac)."""
     t = np.arange(int(seconds * rate)) / rate
     bass = 0.3 * np.sin(2 * np.pi * 55 * t)

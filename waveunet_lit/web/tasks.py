@@ -45,18 +45,43 @@ def peaks(audio: torch.Tensor, n: int = PEAKS) -> list[float]:
         [0.5, 1.0]
     """
     x = audio.abs().amax(0)  # (T,)
-    edges = torch.linspace(0, x.shape[-1], n + 1).round().long().tolist()
-    return [round(float(x[a:max(b, a + 1)].max()), 3) if a < x.shape[-1] else 0.0 for a, b in zip(edges, edges[1:])]
+    T = x.shape[-1]
+    if T < n:
+        x = torch.nn.functional.pad(x, (0, n - T))  # (n,): short sounds end in silence
+    k = x.shape[-1] // n
+    cols = x[: n * k].reshape(n, k).amax(1)  # (n,); the last T % n samples join the last column
+    if x.shape[-1] > n * k:
+        cols[-1] = torch.maximum(cols[-1], x[n * k :].max())
+    return [round(float(v), 3) for v in cols]
 
 
-def _encode_preview(wav: Path, mp3: Path) -> None:
-    """A compressed copy for playback (160 kbit/s MP3: every browser decodes it)."""
-    tmp = mp3.with_name(f".{mp3.name}")
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "160k", "-f", "mp3", str(tmp)]
+def _encode_previews(wavs: list[Path]) -> None:
+    """A compressed copy of each stem for playback (160 kbit/s MP3: every browser decodes it),
+    all in one ffmpeg run; each appears under its name only when complete."""
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
+    for wav in wavs:
+        cmd += ["-i", str(wav)]
+    for k, wav in enumerate(wavs):
+        cmd += ["-map", f"{k}:a", "-c:a", "libmp3lame", "-b:a", "160k", "-f", "mp3", str(wav.with_name(f".{wav.stem}.mp3"))]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not encode the preview of {wav.name}: {done.stderr.strip()[-300:]}")
-    os.replace(tmp, mp3)
+        raise RuntimeError(f"ffmpeg could not encode the previews: {done.stderr.strip()[-300:]}")
+    for wav in wavs:
+        os.replace(wav.with_name(f".{wav.stem}.mp3"), wav.with_suffix(".mp3"))
+
+
+_models: dict[tuple[str, float], torch.nn.Module] = {}
+
+
+def _load_model(path: Path) -> torch.nn.Module:
+    """The checkpoint's model, loaded once per worker process (and again when the file changes)."""
+    from waveunet_lit.system import load_separator
+
+    key = (str(path), path.stat().st_mtime)
+    if key not in _models:
+        _models.clear()  # one model in memory at a time
+        _models[key] = load_separator(path).model
+    return _models[key]
 
 
 def _update(job_id, **fields) -> int:
@@ -79,9 +104,7 @@ def separate_job(job_id: str) -> str:
         info = catalog.find_model(job.model_name)
         if info is None:
             raise ValueError(f"the model {job.model_name!r} is no longer in the models folder")
-        from waveunet_lit.system import load_separator
-
-        model = load_separator(info.path).model
+        model = _load_model(info.path)
         mix, rate = read_audio(files.song_path(job))
         _update(job_id, progress=5, heartbeat=timezone.now())
         last = [0.0]
@@ -103,9 +126,9 @@ def separate_job(job_id: str) -> str:
         levels = {}
         for source, audio in zip(model.sources, stems):
             write_audio(partial / f"{source}.wav", audio, rate)
-            _encode_preview(partial / f"{source}.wav", partial / f"{source}.mp3")
             levels[source] = peaks(audio)
-            _update(job_id, heartbeat=timezone.now())
+        _update(job_id, heartbeat=timezone.now())
+        _encode_previews([partial / f"{source}.wav" for source in model.sources])
         (partial / "peaks.json").write_text(json.dumps(levels))
         if Job.objects.filter(pk=job_id, cancel_requested=True).exists():
             raise Cancelled
