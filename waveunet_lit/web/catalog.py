@@ -15,7 +15,7 @@ import waveunet_lit
 class ModelInfo:
     """What the upload page shows about one checkpoint."""
 
-    name: str  # file name inside the models folder: the only thing a form may send back
+    name: str  # path relative to the models folder: the only thing a form may send back
     path: Path
     architecture: str
     sources: tuple[str, ...]
@@ -25,14 +25,15 @@ class ModelInfo:
 
 
 def models_dirs() -> list[Path]:
-    """The models folder from the settings, else the demo run (``make demo`` writes
-    ``runs/demo/checkpoints``) under the current folder or the project holding this package."""
+    """The models folder from the settings, else the demo runs (``make demo`` writes
+    ``runs/demo/lightning_logs/version_N/checkpoints/*.ckpt``) under the current folder or the
+    project holding this package. Checkpoints are found at any depth below these folders."""
     if settings.MODELS_DIR:
         return [Path(settings.MODELS_DIR)]
     project = Path(waveunet_lit.__file__).resolve().parent.parent
     found = []
     for root in (Path.cwd(), project):
-        folder = (root / "runs" / "demo" / "checkpoints").resolve()
+        folder = (root / "runs" / "demo").resolve()
         if folder not in found:
             found.append(folder)
     return found
@@ -41,7 +42,7 @@ def models_dirs() -> list[Path]:
 _cache: dict[tuple[str, float], ModelInfo | None] = {}
 
 
-def describe(path: Path) -> ModelInfo | None:
+def describe(path: Path, root: Path) -> ModelInfo | None:
     """Read a checkpoint's model configuration (None for a file that is not one of ours)."""
     key = (str(path), path.stat().st_mtime)
     if key not in _cache:
@@ -50,8 +51,9 @@ def describe(path: Path) -> ModelInfo | None:
             init = ckpt["hyper_parameters"]["model"]["init_args"]
             arch = ckpt["hyper_parameters"]["model"]["class_path"].rsplit(".", 1)[-1]
             when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d")
-            origin = f"{path.parent.parent.name}/{path.name}: trained {ckpt.get('global_step', '?')} steps ({ckpt.get('epoch', 0) + 1} epochs), {when}"
-            _cache[key] = ModelInfo(path.name, path, arch, tuple(init["sources"]), int(init["sample_rate"]),
+            name = path.relative_to(root).as_posix()
+            origin = f"trained {ckpt.get('global_step', '?')} steps ({ckpt.get('epoch', 0) + 1} epochs), {when}"
+            _cache[key] = ModelInfo(name, path, arch, tuple(init["sources"]), int(init["sample_rate"]),
                                     int(init.get("channels", 2)), origin)
         except Exception:  # noqa: BLE001 - a foreign or broken file is simply not offered
             _cache[key] = None
@@ -59,14 +61,14 @@ def describe(path: Path) -> ModelInfo | None:
 
 
 def available_models() -> list[ModelInfo]:
-    """Every usable checkpoint, ``best.ckpt`` first, then by name."""
+    """Every usable checkpoint: the ``best.ckpt`` files first, newest first."""
     found: dict[str, ModelInfo] = {}
     for folder in models_dirs():
-        for path in sorted(folder.glob("*.ckpt")) if folder.is_dir() else []:
-            info = describe(path)
+        for path in folder.rglob("*.ckpt") if folder.is_dir() else []:
+            info = describe(path, folder)
             if info is not None and info.name not in found:
                 found[info.name] = info
-    return sorted(found.values(), key=lambda m: (m.name != "best.ckpt", m.name))
+    return sorted(found.values(), key=lambda m: (m.path.name != "best.ckpt", -m.path.stat().st_mtime, m.name))
 
 
 def find_model(name: str) -> ModelInfo | None:
