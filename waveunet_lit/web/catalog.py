@@ -39,22 +39,22 @@ def models_dirs() -> list[Path]:
     return found
 
 
-_cache: dict[tuple[str, float], ModelInfo | None] = {}
+_cache: dict[tuple[str, str, float], ModelInfo | None] = {}
 
 
 def describe(path: Path, root: Path) -> ModelInfo | None:
     """Read a checkpoint's model configuration (None for a file that is not one of ours)."""
-    key = (str(path), path.stat().st_mtime)
+    key = (str(path), str(root), path.stat().st_mtime)
     if key not in _cache:
         try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=False)
-            init = ckpt["hyper_parameters"]["model"]["init_args"]
-            arch = ckpt["hyper_parameters"]["model"]["class_path"].rsplit(".", 1)[-1]
+            from waveunet_lit.system import load_separator
+
+            model = load_separator(path).model  # the library's reading of it, so what is offered loads
+            ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
             when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d")
-            name = path.relative_to(root).as_posix()
             origin = f"trained {ckpt.get('global_step', '?')} steps ({ckpt.get('epoch', 0) + 1} epochs), {when}"
-            _cache[key] = ModelInfo(name, path, arch, tuple(init["sources"]), int(init["sample_rate"]),
-                                    int(init.get("channels", 2)), origin)
+            _cache[key] = ModelInfo(path.relative_to(root).as_posix(), path, type(model).__name__, tuple(model.sources),
+                                    int(model.sample_rate), int(model.channels), origin)
         except Exception:  # noqa: BLE001 - a foreign or broken file is simply not offered
             _cache[key] = None
     return _cache[key]
