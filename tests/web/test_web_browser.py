@@ -65,6 +65,7 @@ def sign_up(page, url, name):
 def test_sign_up_separate_listen_mix_download_and_find_it_again(server, page, tmp_path, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
     url, data = server
+    assert (data / "secret_key").stat().st_mode & 0o777 == 0o600  # generated on first start, private
     shots = tmp_path / "screenshots"
     shots.mkdir()
     print(f"\nscreenshots: {shots}")

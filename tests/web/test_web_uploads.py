@@ -95,3 +95,11 @@ def test_the_storage_quota_is_enforced(make_client, tmp_path, settings):
     r = post_song(make_client("alice"), "a.wav", song_bytes(tmp_path))
     assert r.status_code == 400 and "storage quota" in r.content.decode()
     assert Job.objects.count() == 0
+
+
+def test_a_form_without_a_file_says_so(make_client):
+    client = make_client("alice")
+    r = client.post("/upload/", {"csrfmiddlewaretoken": csrf_token(client, "/upload/"), "model": "best.ckpt", "shifts": "0"})
+    assert r.status_code == 400 and "choose a song file" in r.content.decode()
+    r = client.post("/upload/", b"--x\r\nbroken", content_type="multipart/form-data; boundary=")
+    assert r.status_code == 400 and Job.objects.count() == 0

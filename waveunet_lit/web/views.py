@@ -14,7 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.db.models import Q, Sum
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -75,12 +76,16 @@ def _max_shifts(value):
 @csrf_exempt  # checked below, after the body is parsed with our handlers (Django's documented pattern)
 @login_required
 def upload(request):
-    if request.method == "POST":
+    request._size_cap, request._raw_names = None, []
+    if request.method == "POST" and request.content_type == "multipart/form-data":
         # Our parser, not request.POST: it stops at the size cap and keeps the file names as sent.
         cap = SizeCapHandler(request, settings.WAVEUNET_MAX_UPLOAD_BYTES)
         request.upload_handlers = [cap, *request.upload_handlers]
-        parser = NameKeepingParser(request.META, request, request.upload_handlers, request.encoding)
-        request._post, request._files = parser.parse()
+        try:
+            parser = NameKeepingParser(request.META, request, request.upload_handlers, request.encoding)
+            request._post, request._files = parser.parse()
+        except MultiPartParserError as err:
+            return HttpResponseBadRequest(f"malformed upload: {err}", content_type="text/plain")
         request._size_cap, request._raw_names = cap, parser.raw_names
     return csrf_protect(_upload)(request)
 
@@ -108,7 +113,7 @@ def _upload(request):
 def _create_job(request, form) -> Job:
     """Check everything, then make the job and enqueue it; raises UploadError, creating nothing."""
     cap_mb = settings.WAVEUNET_MAX_UPLOAD_BYTES / 2**20
-    if request._size_cap.exceeded:
+    if request._size_cap is not None and request._size_cap.exceeded:
         raise UploadError(f"the file is larger than the {cap_mb:g} MB limit")
     song = request.FILES.get("song")
     if song is None:
