@@ -91,11 +91,11 @@ def check_attributes(model: nn.Module, args: dict) -> None:
 def check_length_arithmetic(model: nn.Module) -> None:
     """valid_length(n) is accepted, covers n, and is the smallest input that does."""
     first = model.valid_length(1)
-    assert accepts(model, first) and model.output_length(first) >= 1
+    assert accepts(model, first) and model.output_length(first) >= 1, f"valid_length(1) = {first} is refused"
     assert first == 1 or not accepts(model, first - 1), f"{first - 1} samples accepted, below valid_length(1)"
     for n in (1, 2, 7, 100, 1000, 4097, 3 * model.sample_rate):
         m = model.valid_length(n)
-        assert accepts(model, m) and model.output_length(m) >= n, (n, m)
+        assert accepts(model, m) and model.output_length(m) >= n, f"valid_length({n}) = {m} is refused or too short"
         assert model.valid_length(model.output_length(m)) <= m
         for shorter in range(max(1, m - 2 * model.period - 2), m):  # minimal
             assert not accepts(model, shorter) or model.output_length(shorter) < n, (n, m, shorter)
@@ -302,7 +302,7 @@ class StrayStems(models.WaveUNet):
 
 BROKEN = [
     (LongerOutput, check_forward, "output_length accepts .* but forward fails"),
-    (ShortValidLength, check_length_arithmetic, None),
+    (ShortValidLength, check_length_arithmetic, "valid_length.* is refused"),
     (HalfPeriod, check_period, "does not follow a shift by period=4"),
     (HalfPeriod, check_tiling, "Tensor-likes are not close"),
     (DoublePeriod, check_period, "period=16 is too large"),
