@@ -26,7 +26,7 @@ def listen(x: torch.Tensor | np.ndarray, rate: int, normalize: bool = False):
 
     Example:
         >>> player = listen(torch.zeros(2, 800), 8000)
-        >>> player.rate
+        >>> int.from_bytes(player.data[24:28], "little")  # the WAV header's sample rate
         8000
     """
     from IPython.display import Audio
