@@ -141,11 +141,11 @@ def plot_projection(gain: float = 1.0, noise: float = 0.5, ax=None):
     si = 10 * math.log10((proj @ proj) / max((e - proj) @ (e - proj), 1e-12))
     print(f"SNR = {snr:.2f} dB   SI-SDR = {si:.2f} dB")
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 3))
-    for vec, start, label, color in ((s, (0, 0), "target s", "C0"), (e, (0, 0), "estimate e", "C1"),
-                                     (proj, (0, 0), "projection a s", "C2"), (e - proj, proj, "e - a s", "C3"),
-                                     (e - s, s, "e - s (SNR's error)", "0.5")):
-        ax.annotate("", xy=np.add(start, vec), xytext=start, arrowprops=dict(arrowstyle="->", color=color, lw=2))
-        ax.plot([], [], color=color, label=label)
+    for vec, start, label, color, lw in ((s, (0, 0), "target s", "C0", 6), (e, (0, 0), "estimate e", "C1", 2),
+                                         (proj, (0, 0), "projection a s", "C2", 2), (e - proj, proj, "e - a s", "C3", 2),
+                                         (e - s, s, "e - s (SNR's error)", "0.5", 2)):
+        ax.annotate("", xy=np.add(start, vec), xytext=start, arrowprops=dict(arrowstyle="->", color=color, lw=lw))
+        ax.plot([], [], color=color, label=label, lw=lw)
     ax.set_xlim(-0.1, max(2.1, gain + 0.1))
     ax.set_ylim(-0.1, max(1.1, noise + 0.1))
     ax.set_aspect("equal")
