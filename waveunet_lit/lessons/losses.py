@@ -72,9 +72,12 @@ def loss_curves(target: torch.Tensor, kind: str, losses: dict | None = None, rat
         return {name: [loss(distort(target, kind, v, rate), target).item() for v in values] for name, loss in losses.items()}
 
 
-def plot_loss_curves(target: torch.Tensor, kind: str = "gain", rate: int = 8000, ax=None):
+def plot_loss_curves(target: torch.Tensor, kind: str = "gain", rate: int = 8000, ax=None, floor_db: float = -40.0):
     """Every loss against one distortion, each rescaled to [0, 1] over the sweep (their units
-    differ: what matters is the shape). Returns the figure."""
+    differ: what matters is the shape). The dB losses (negative SDR and SI-SDR) are first
+    clipped at ``floor_db``: below -40 dB an estimate is perfect to any ear, and the values
+    near -100 dB that ``eps`` allows would otherwise squash every other point of the curve.
+    Returns the figure."""
     import matplotlib.pyplot as plt
 
     curves = loss_curves(target, kind, rate=rate)
@@ -82,10 +85,12 @@ def plot_loss_curves(target: torch.Tensor, kind: str = "gain", rate: int = 8000,
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
     for (name, ys), style in zip(curves.items(), ("-", "--", "-", "--", "-", "--")):
         ys = torch.tensor(ys)
+        if name.startswith("neg"):
+            ys = ys.clamp_min(floor_db)
         span = (ys.max() - ys.min()).clamp_min(1e-12)
         ax.plot(values, ((ys - ys.min()) / span).numpy(), style, marker=".", label=name)
     ax.set_xlabel(label)
-    ax.set_ylabel("loss, rescaled to [0, 1]")
+    ax.set_ylabel(f"loss, rescaled to [0, 1]\n(dB losses clipped at {floor_db:g})", fontsize=8)
     ax.set_title(f"losses against {kind}")
     ax.legend(fontsize=7)
     fig.tight_layout()
