@@ -13,3 +13,9 @@ def ratio_mask_separate(mix, sources, stft):
     magnitudes = stft(sources).abs()  # (S, F, N)
     mask = magnitudes / magnitudes.sum(0, keepdim=True).clamp_min(1e-12)  # (S, F, N)
     return stft.inverse(mask * stft(mix), mix.shape[-1])  # (S, T)
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import spectrograms, report
+
+    raise SystemExit(report(spectrograms.CHECKS, globals()))

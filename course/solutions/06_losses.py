@@ -23,3 +23,9 @@ def log_magnitude_l1(estimate, target):
         return torch.log(spec.abs() + 1e-5)
 
     return torch.mean(torch.abs(log_mag(estimate) - log_mag(target)))
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import losses, report
+
+    raise SystemExit(report(losses.CHECKS, globals()))

@@ -9,3 +9,9 @@ def oracle_tests(scorer, references) -> None:
     assert (swapped < 0).all(), f"swapped stems should score below 0 dB, got {swapped.tolist()}"
     doubled = scorer(2 * references, references)
     assert (doubled.abs() < 1).all(), f"a doubled estimate should score 0 dB, got {doubled.tolist()}"
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import sdr, report
+
+    raise SystemExit(report(sdr.CHECKS, globals()))
