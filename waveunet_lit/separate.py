@@ -53,7 +53,8 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
 
     Args:
         model: a separation model.
-        segment: wanted output samples per tile at the model's rate (default: ~3 s).
+        segment: wanted output samples per tile at the model's rate (default: ~3 s, or
+            twice the context for a 'valid' model whose context is longer).
         overlap: fraction of a tile shared with the next one, for 'same' models.
 
     Returns:
@@ -74,6 +75,12 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
     n_in = model.valid_length(max(segment or 3 * model.sample_rate, period))
     n_out = model.output_length(n_in)
     overlap_add = n_out == n_in
+    if segment is None and not overlap_add and n_out < 2 * (n_in - n_out):
+        # A 'valid' tile computes its context as well as its output: M4's ~6 s of context
+        # made 3 s tiles cost 2.9x their output. Outputs twice the context cost 1.5x; larger
+        # tiles gain little more and need more memory.
+        n_in = model.valid_length(2 * (n_in - n_out))
+        n_out = model.output_length(n_in)
     if overlap_add:
         hop = max(1, round(n_in * (1 - overlap)))
     else:
@@ -133,6 +140,7 @@ def separate(
     seed: int = 0,
     progress: bool = False,
     on_tiles: Callable[[int, int], None] | None = None,
+    max_batch_samples: int | None = 2**19,
 ) -> torch.Tensor:
     """Separate one song.
 
@@ -140,8 +148,9 @@ def separate(
         model: a separation model (see :mod:`waveunet_lit.models.common`), on any device.
         mix: the song, ``(C, T)``, at ``rate`` Hz, any C >= 1 and T >= 1.
         rate: sample rate of ``mix``.
-        segment: output samples per tile at the model's rate (default: ~3 s).
-        batch_size: tiles per forward pass.
+        segment: output samples per tile at the model's rate (default: ~3 s, or twice the
+            context for a 'valid' model with a longer one: see :func:`tile_plan`).
+        batch_size: at most this many tiles per forward pass.
         overlap: fraction of a tile cross-faded with the next, for 'same' models only.
         shifts: test-time shift averaging: run the song this many times, each delayed by a
             different sub-tile offset, and average (0 or 1: one plain pass). Offsets span one
@@ -153,6 +162,9 @@ def separate(
         on_tiles: called as ``on_tiles(tiles_done, tiles_total)`` after each batch of tiles
             (all passes counted); an exception it raises stops the separation (a web app's
             cancel button, for instance).
+        max_batch_samples: fewer tiles per forward pass when ``batch_size`` of them would
+            hold more input samples than this (always at least one tile): it bounds the
+            memory of a pass for long tiles. ``None``: always ``batch_size``.
 
     Returns:
         ``(S, C, T)`` float32 on the CPU: one estimate per source, same rate, channels and
@@ -170,6 +182,8 @@ def separate(
         raise ValueError("separate: the song contains NaN or infinite samples")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if max_batch_samples is not None and max_batch_samples < 1:
+        raise ValueError(f"max_batch_samples must be a positive number of samples or None, got {max_batch_samples}")
     if shifts < 0:
         raise ValueError(f"shifts must be >= 0, got {shifts}")
     C_in, T = mix.shape
@@ -184,6 +198,8 @@ def separate(
 
     plan = tile_plan(model, segment, overlap)
     n_in, hop, offset = plan["n_in"], plan["hop"], plan["offset"]
+    if max_batch_samples is not None:
+        batch_size = max(1, min(batch_size, max_batch_samples // n_in))
     period = plan["period"] if not plan["overlap_add"] and plan["period"] > 1 else hop
     delays = _shift_offsets(shifts, period, shift_mode, seed)
     acc = torch.zeros(S, C, T_model)  # (S, C, T_model): the only full-length buffer of stems
