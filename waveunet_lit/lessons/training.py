@@ -28,14 +28,19 @@ __all__ = ["quiet_lightning", "train_briefly", "score_chunks", "sdr_table"]
 
 
 def quiet_lightning() -> None:
-    """Keep notebook outputs short: Lightning's info lines (GPU available, model summary,
-    silence-filter counts) and the warnings that print file names of the environment off."""
+    """Keep notebook outputs short and free of this machine's file names: Lightning's info
+    lines (GPU available, model summary, silence-filter counts) are turned off, warnings print
+    as ``Category: message`` without the file that raised them, and the warnings that a
+    notebook triggers on purpose (a small data loader, resuming into a used folder, calling
+    the CLI from Python) are dropped."""
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*treespec.*")
-    warnings.filterwarnings("ignore", message=".*on an empty.*")
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
+    for message in (
+        ".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*exists and is not empty.*",
+        ".*LightningCLI's args parameter.*", ".*no `val_dataloader`.*", ".*cannot be pickled.*",
+    ):
+        warnings.filterwarnings("ignore", message=message)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
