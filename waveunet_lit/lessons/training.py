@@ -39,6 +39,7 @@ def quiet_lightning() -> None:
     for message in (
         ".*does not have many workers.*", ".*LeafSpec.*", ".*treespec.*", ".*exists and is not empty.*",
         ".*LightningCLI's args parameter.*", ".*no `val_dataloader`.*", ".*cannot be pickled.*",
+        ".*run with no optimizer.*",  # NMF learns by multiplicative updates
     ):
         warnings.filterwarnings("ignore", message=message)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
