@@ -10,6 +10,8 @@
 * ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
 * ``waveunet plot-logs RUN_DIR``: training curves (loss, validation SDR per source) to a PNG.
 * ``waveunet demo``: train the demo config, separate a rendered song and score the test split.
+* ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
+  ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
 
 Where runs write: ``fit`` writes below the *current* folder unless the config or
 ``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
@@ -32,6 +34,7 @@ from lightning.pytorch.cli import LightningCLI
 __all__ = ["WaveUNetCLI", "main"]
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
+WEB_COMMANDS = ("web", "web-worker", "web-manage")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -253,6 +256,11 @@ def _run(words: list[str], cli_args: list[str] | None) -> int:
             "render-data": render_data_command, "prepare-data": prepare_data_command,
             "plot-logs": _plot_logs, "demo": demo_command,
         }[words[0]]
+        return command(words[1:])
+    if words and words[0] in WEB_COMMANDS:
+        from .web.launcher import manage_command, web_command, worker_command
+
+        command = {"web": web_command, "web-worker": worker_command, "web-manage": manage_command}[words[0]]
         return command(words[1:])
     if not words or words[0] in ("-h", "--help"):
         print(__doc__)
