@@ -20,3 +20,9 @@ def remix_gains(mix: np.ndarray, sources: np.ndarray, rng: np.random.Generator, 
         is exactly the sum of the new sources (the old ``mix`` is no longer right).
     """
     raise NotImplementedError("draw S gains, scale each source, and recompute the mixture")
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import data, report
+
+    raise SystemExit(report(data.CHECKS, globals()))

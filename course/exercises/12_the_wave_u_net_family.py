@@ -6,3 +6,9 @@ notebook runs the check: ``check_predictions(predictions)``.
 """
 
 predictions = {"depth_or_kernel": None, "context": None, "strided": None}
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import family, report
+
+    raise SystemExit(report(family.CHECKS, globals()))

@@ -7,3 +7,9 @@ def remix_gains(mix: np.ndarray, sources: np.ndarray, rng: np.random.Generator, 
     gains = rng.uniform(low, high, size=sources.shape[0]).astype(sources.dtype)  # (S,)
     sources = sources * gains[:, None, None]  # (S, C, T)
     return sources.sum(0), sources  # the mixture is recomputed, never rescaled on its own
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import data, report
+
+    raise SystemExit(report(data.CHECKS, globals()))

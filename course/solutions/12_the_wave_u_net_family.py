@@ -9,3 +9,9 @@
 """
 
 predictions = {"depth_or_kernel": "A", "context": "same", "strided": "A"}
+
+
+if __name__ == "__main__":
+    from waveunet_lit.exercises import family, report
+
+    raise SystemExit(report(family.CHECKS, globals()))

@@ -7,8 +7,7 @@ sum of the sources.
 
 import numpy as np
 
-from . import expect
-from .stub import call
+from . import call, expect
 
 __all__ = ["CHECKS", "check_remix_gains"]
 

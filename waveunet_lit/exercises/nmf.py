@@ -12,8 +12,7 @@ increase the divergence.
 import torch
 
 from ..models.nmf import beta_divergence, update_activations
-from . import expect
-from .stub import call
+from . import call, expect
 
 __all__ = ["CHECKS", "check_kl_activation_update"]
 

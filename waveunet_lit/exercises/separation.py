@@ -9,8 +9,7 @@ import math
 
 from ..models.wave_u_net import WaveUNet
 from ..separate import tile_plan
-from . import expect
-from .stub import call
+from . import call, expect
 
 __all__ = ["CHECKS", "check_count_tiles", "tiles_of"]
 

@@ -12,8 +12,7 @@ import torch
 
 from ..models.common import center_crop
 from ..models.wave_u_net import WaveUNet
-from . import expect
-from .stub import call
+from . import call, expect
 
 __all__ = ["CHECKS", "check_overfit_one_batch", "STEPS", "THRESHOLD", "one_batch"]
 
