@@ -121,7 +121,7 @@ def _shipped_config_path(value: str) -> str:
     shipped = SHIPPED_CONFIGS / (value if value.endswith((".yaml", ".yml")) else f"{value}.yaml")
     if shipped.is_file():
         return str(shipped)
-    names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
+    names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))) or f"none in {SHIPPED_CONFIGS}"
     raise FileNotFoundError(f"config not found: {value} is no file here and not a shipped config ({names})")
 
 
