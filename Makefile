@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test test-fast bench dist clean
+.PHONY: install system-deps demo test test-fast bench dist clean web web-deps
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torchaudio's last release (2.11) does not declare the torch it was built against: pin the pair
 	$(BIN)/pip install -q "torch==$(TORCH_VERSION)" "torchaudio==$(TORCH_VERSION)"
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,web]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,11 +36,11 @@ install: $(STAMP)
 demo: install
 	$(BIN)/waveunet demo --out $(RUN) --min-gain 3
 
-test: install
+test: install web-deps
 	$(BIN)/python -m pytest
 
 # Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
-test-fast: install
+test-fast: install web-deps
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: install
@@ -52,6 +52,20 @@ dist: install
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist
 	$(BIN)/python -m twine check --strict dist/*
+
+# The web app's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+web-deps:
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing system packages: chromium"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The web app on http://127.0.0.1:8000 (WEB_PORT=..., WEB_DATA=... to change); trains nothing:
+# it offers the checkpoints `make demo` wrote and says how to get one when there is none.
+WEB_PORT ?= 8000
+WEB_DATA ?= $(HOME)/.local/share/waveunet-web
+web: install
+	@find $(RUN) -name '*.ckpt' 2>/dev/null | grep -q . || \
+	  echo "no demo model yet: run 'make demo' first (a few minutes on a CPU), or start 'waveunet web --models DIR'"
+	$(BIN)/waveunet web --port $(WEB_PORT) --data "$(WEB_DATA)"
 
 clean:
 	rm -rf runs dist build $(VENV)

@@ -39,6 +39,12 @@ def test_other_arguments_are_untouched():
     assert resolve_config_names(words) == words
 
 
+def test_other_commands_keep_their_own_c():
+    """Django's ``shell -c CODE``, reached through ``waveunet web-manage``, is code, not a config."""
+    words = ["web-manage", "shell", "-c", "demo"]
+    assert resolve_config_names(words) == words
+
+
 def test_an_unknown_name_is_an_error_listing_the_shipped_ones():
     with pytest.raises(FileNotFoundError, match=r"nope is no file here and not a shipped config \(.*demo.*m4"):
         resolve_config_names(["info", "-c", "nope"])

@@ -5,15 +5,17 @@
 * ``waveunet separate FILE... --checkpoint CKPT --out DIR``: one audio file per source.
 * ``waveunet evaluate --checkpoint CKPT [--root MUSDB]``: museval SDR table vs. the mixture.
 * ``waveunet info -c CONFIG``: parameters, receptive field, lengths, MACs per second of audio.
-
-``-c``/``--config`` takes a path, or the name of a shipped config (``-c demo``, ``-c m4.yaml``)
-when no file of that name exists: the configs travel inside the package, so this works from any
-folder and on Colab.
 * ``waveunet toy-data DIR``: write the generated toy dataset (numpy, seconds).
 * ``waveunet render-data [DIR]``: compose MIDI songs and render each stem with FluidSynth.
 * ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
 * ``waveunet plot-logs RUN_DIR``: training curves (loss, validation SDR per source) to a PNG.
 * ``waveunet demo``: train the demo config, separate a rendered song and score the test split.
+* ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
+  ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
+
+``-c``/``--config`` takes a path, or the name of a shipped config (``-c demo``, ``-c m4.yaml``)
+when no file of that name exists: the configs travel inside the package, so this works from any
+folder and on Colab.
 
 Where runs write: ``fit`` writes below the *current* folder unless the config or
 ``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
@@ -37,6 +39,7 @@ from lightning.pytorch.cli import LightningCLI
 __all__ = ["WaveUNetCLI", "main"]
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
+WEB_COMMANDS = ("web", "web-worker", "web-manage")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -88,7 +91,8 @@ SHIPPED_CONFIGS = Path(__file__).parent / "configs"
 
 
 def resolve_config_names(words: list[str]) -> list[str]:
-    """Replace the value of ``-c``/``--config`` by a shipped config's path when it names one.
+    """Replace the value of ``-c``/``--config`` of ``fit`` ... and ``info`` by a shipped
+    config's path when it names one.
 
     A value that is an existing path is kept, and so is anything that is not a bare name (a
     path with folders, inline YAML). A bare name such as ``demo``, ``m4`` or ``m4.yaml`` becomes
@@ -107,6 +111,8 @@ def resolve_config_names(words: list[str]) -> list[str]:
         [(True, 'demo.yaml', True), (True, 'm4.yaml', True)]
     """
     out = list(words)
+    if out and out[0] in (*EXTRA_COMMANDS, *WEB_COMMANDS) and out[0] != "info":
+        return out  # their -c is not a config (Django's shell -c takes code)
     for i, word in enumerate(out):
         if word in ("-c", "--config") and i + 1 < len(out):
             out[i + 1] = _shipped_config_path(out[i + 1])
@@ -300,6 +306,11 @@ def _run(words: list[str], cli_args: list[str] | None) -> int:
             "render-data": render_data_command, "prepare-data": prepare_data_command,
             "plot-logs": _plot_logs, "demo": demo_command,
         }[words[0]]
+        return command(words[1:])
+    if words and words[0] in WEB_COMMANDS:
+        from .web.launcher import manage_command, web_command, worker_command
+
+        command = {"web": web_command, "web-worker": worker_command, "web-manage": manage_command}[words[0]]
         return command(words[1:])
     if not words or words[0] in ("-h", "--help"):
         print(__doc__)
