@@ -184,6 +184,9 @@ def run_like_colab(wheel: Path, notebooks: list[Path], root: Path, monkeypatch) 
         if str(python.parents[1]) not in where.splitlines()[0] or str(REPO) in where:
             failures.append(f"{path.name}: waveunet_lit came from outside the simulated Colab: {where[:500]}")
     for command in COMMANDS:
+        if not (python.parent / command[0]).exists():
+            failures.append(f"{' '.join(command)}: not installed (no notebook's install cell installed the wheel)")
+            continue
         run = subprocess.run([str(python.parent / command[0]), *command[1:]], env=env, cwd=work,
                              capture_output=True, text=True)
         if run.returncode:

@@ -22,7 +22,7 @@ def test_every_notebook_runs_from_the_wheel_like_on_colab(built_dist, tmp_path, 
 
 @pytest.mark.parametrize("left_out, notebooks, fails", [
     # package data forgotten: the shipped configs are missing, `-c m4` / `-c demo` cannot find them
-    (r"^waveunet_lit/configs/.*\.yaml$", [], ["waveunet info -c m4", "lightning fit -c demo"]),
+    (r"^waveunet_lit/configs/.*\.yaml$", NOTEBOOKS[:1], ["waveunet info -c m4", "lightning fit -c demo"]),
     # a subpackage forgotten (packages.find with "waveunet_lit" instead of "waveunet_lit*"): the
     # notebook's install cell stops with its message, the commands do not start
     (r"^waveunet_lit/models/", NOTEBOOKS[:1], [NOTEBOOKS[0].name, "waveunet --help"]),
