@@ -1,6 +1,10 @@
-"""The course's exercise checks accept the solutions and reject the stubs."""
+"""Every course exercise file: its solution passes all checks, its stub fails them all.
 
-import runpy
+An exercise ``course/exercises/<notebook>.py`` and its solution ``course/solutions/<notebook>.py``
+run the checks of ``waveunet_lit.exercises.<topic>`` when executed as a script (exit status =
+number of failed checks). The per-check wrong answers are in ``tests/test_exercises_<topic>.py``.
+"""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -8,15 +12,24 @@ from pathlib import Path
 import pytest
 
 COURSE = Path(__file__).resolve().parents[1] / "course"
+EXERCISES = sorted((COURSE / "exercises").glob("[0-9]*.py"))
 
 
-def test_week01_solution_passes_the_check():
-    result = subprocess.run([sys.executable, str(COURSE / "solutions" / "week01.py")], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "well done" in result.stdout
+def run(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
 
 
-def test_week01_check_rejects_a_wrong_answer():
-    exercise = runpy.run_path(str(COURSE / "week01" / "exercise.py"))
-    with pytest.raises(AssertionError):
-        exercise["check"](lambda n, levels, kd, ku: n - 1)
+def test_there_are_exercises_with_solutions():
+    assert EXERCISES
+    assert sorted(p.name for p in (COURSE / "solutions").glob("*.py")) == [p.name for p in EXERCISES]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda p: p.stem)
+def test_solution_passes_and_stub_fails(exercise):
+    solved = run(COURSE / "solutions" / exercise.name)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "not yet" not in solved.stdout and solved.stdout.count("ok ") >= 1
+    stub = run(exercise)
+    checks = stub.stdout.count("not yet")
+    assert checks >= 1 and stub.returncode == checks, stub.stdout + stub.stderr
+    assert "ok " not in stub.stdout
