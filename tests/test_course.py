@@ -1,22 +1,117 @@
-"""The course's exercise checks accept the solutions and reject the stubs."""
+"""The course runner and its table: every week's checks accept the solution and reject the stub.
 
-import runpy
+The parametrization comes from ``waveunet_lit.course.SYLLABUS``, so a notebook added to the
+table is tested here without editing this file.
+"""
+
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-COURSE = Path(__file__).resolve().parents[1] / "course"
+from waveunet_lit import course
+from waveunet_lit.course import SYLLABUS, Row, available, check_week, main
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_ROWS = [row for row in SYLLABUS if row.notebook]
 
 
-def test_week01_solution_passes_the_check():
-    result = subprocess.run([sys.executable, str(COURSE / "solutions" / "week01.py")], capture_output=True, text=True, timeout=300)
+def _ids(row: Row) -> str:
+    return f"week{row.week:02d}-{row.notebook}"
+
+
+def _require(row: Row) -> None:
+    if not available(row):
+        pytest.skip(f"waveunet_lit.exercises.{row.exercises} is not merged yet")
+
+
+@pytest.mark.parametrize("row", NOTEBOOK_ROWS, ids=_ids)
+def test_solution_passes_every_check(row):
+    _require(row)
+    results = check_week(row.week, row.notebook, REPO / "course" / "solutions" / f"{row.notebook}.py")[row.notebook]
+    assert results and all(r.passed for r in results), [r for r in results if not r.passed]
+
+
+@pytest.mark.parametrize("row", NOTEBOOK_ROWS, ids=_ids)
+def test_stub_fails_every_check_with_a_hint(row, capsys):
+    _require(row)
+    stub = REPO / "course" / "exercises" / f"{row.notebook}.py"
+    assert main(["check", f"week{row.week:02d}", "--notebook", row.notebook, "--file", str(stub)]) == 1
+    out = capsys.readouterr().out
+    checks = importlib.import_module(f"waveunet_lit.exercises.{row.exercises}").CHECKS
+    for name in checks:
+        assert f"FAIL {name}: " in out  # each check reports, with its hint after the colon
+    assert "PASS" not in out
+
+
+@pytest.mark.parametrize("row", NOTEBOOK_ROWS, ids=_ids)
+def test_stub_and_solution_define_the_checked_names(row):
+    _require(row)
+    checks = importlib.import_module(f"waveunet_lit.exercises.{row.exercises}").CHECKS
+    for folder in ("exercises", "solutions"):
+        text = (REPO / "course" / folder / f"{row.notebook}.py").read_text()
+        for name in checks:
+            assert f"def {name}(" in text or f"{name} =" in text, f"course/{folder}/{row.notebook}.py lacks {name}"
+
+
+def test_every_merged_notebook_and_check_module_is_in_the_table():
+    notebooks = {p.stem for p in (REPO / "notebooks").glob("*.ipynb")}
+    listed = {row.notebook for row in NOTEBOOK_ROWS}
+    assert notebooks <= listed, f"add these notebooks to waveunet_lit.course.SYLLABUS: {sorted(notebooks - listed)}"
+    for row in NOTEBOOK_ROWS:
+        if row.notebook in notebooks:
+            assert available(row), f"{row.notebook} is merged but waveunet_lit.exercises.{row.exercises} is not: fix its row"
+    modules = {p.stem for p in (REPO / "waveunet_lit" / "exercises").glob("*.py")} - {"__init__"}
+    named = {row.exercises for row in NOTEBOOK_ROWS}
+    assert modules <= named, f"exercise modules that no row of SYLLABUS names: {sorted(modules - named)}"
+
+
+def test_every_week_has_a_lesson_and_every_project_week_an_assignment():
+    for week in course.WEEKS:
+        folder = REPO / "course" / f"week{week:02d}"
+        assert (folder / "lesson.md").is_file(), folder
+        if all(row.notebook is None for row in course.rows_of(week)):
+            assert (folder / "assignment.md").is_file(), folder
+
+
+def test_a_wrong_answer_fails_with_the_hint(tmp_path, capsys):
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("def my_output_length(n, levels, down_kernel, up_kernel):\n    return n - 1\n\nanswer_samples = 44100\n")
+    assert main(["check", "week01", "--notebook", "01_wave_u_net_by_the_numbers", "--file", str(wrong)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL my_output_length: for n=" in out and "ceil(n / 2)" in out
+    assert "FAIL answer_samples: 44100 samples are not enough" in out
+
+
+def test_unknown_week_missing_file_and_syntax_error_are_clear(tmp_path, capsys):
+    assert main(["check", "week13"]) == 2
+    assert "there is no week 13; the course has weeks 1 to 12" in capsys.readouterr().err
+    assert main(["check", "someday"]) == 2
+    assert "not a week: 'someday'" in capsys.readouterr().err
+    missing = tmp_path / "nope.py"
+    assert main(["check", "1", "--notebook", "01_wave_u_net_by_the_numbers", "--file", str(missing)]) == 2
+    assert f"no exercise file at {missing}" in capsys.readouterr().err
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    assert main(["check", "1", "--notebook", "01_wave_u_net_by_the_numbers", "--file", str(broken)]) == 2
+    assert "broken.py, line 1" in capsys.readouterr().err
+    assert main(["check", "1", "--notebook", "06_losses"]) == 2
+    assert "notebook '06_losses' is not in week 1" in capsys.readouterr().err
+
+
+def test_project_weeks_and_unmerged_exercises_say_so_and_do_not_pass(monkeypatch, capsys):
+    assert main(["check", "week08"]) == 3
+    assert "project week" in capsys.readouterr().out
+    monkeypatch.setattr(course, "SYLLABUS", (*SYLLABUS, Row(20, "20_not_written", "not_written_yet")))
+    assert main(["check", "week20"]) == 3
+    out = capsys.readouterr().out
+    assert "not available yet" in out and "all checks passed" not in out
+
+
+def test_the_module_runs_as_a_command():
+    result = subprocess.run([sys.executable, "-m", "waveunet_lit.course", "list"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "well done" in result.stdout
-
-
-def test_week01_check_rejects_a_wrong_answer():
-    exercise = runpy.run_path(str(COURSE / "week01" / "exercise.py"))
-    with pytest.raises(AssertionError):
-        exercise["check"](lambda n, levels, kd, ku: n - 1)
+    for row in NOTEBOOK_ROWS:
+        assert row.notebook in result.stdout
