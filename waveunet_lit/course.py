@@ -46,15 +46,15 @@ class Row:
 
 # The one table: adding a notebook to the course and the book is one line here.
 SYLLABUS: tuple[Row, ...] = (
-    Row(1, "01_wave_u_net_by_the_numbers", "lengths"),
+    Row(1, "01_wave_u_net_by_the_numbers", "by_the_numbers"),
     Row(1, "02_convolution_by_hand", "convolution"),
-    Row(2, "03_down_and_up_sampling", "resampling"),
+    Row(2, "03_down_and_up_sampling", "sampling"),
     Row(2, "04_receptive_field", "receptive_field"),
     Row(3, "05_spectrograms_and_masks", "masks"),
     Row(4, "06_losses", "losses"),
     Row(5, "07_sdr_from_scratch", "sdr"),
     Row(5, "08_reading_sdr_tables", "sdr_tables"),
-    Row(6, "09_data_and_augmentation", "augmentation"),
+    Row(6, "09_data_and_augmentation", "data"),
     Row(7, "10_training_with_lightning", "training"),
     Row(8, None, None),  # project 1: train a recipe, evaluate it, write up the SDR table
     Row(9, "11_separating_a_song", "separation"),
@@ -81,7 +81,8 @@ def rows_of(week: int) -> list[Row]:
     """The rows of one week; raises ``ValueError`` naming the weeks that exist."""
     rows = [row for row in SYLLABUS if row.week == week]
     if not rows:
-        raise ValueError(f"there is no week {week}; the course has weeks {WEEKS[0]} to {WEEKS[-1]}")
+        weeks = sorted({row.week for row in SYLLABUS})
+        raise ValueError(f"there is no week {week}; the course has weeks {weeks[0]} to {weeks[-1]}")
     return rows
 
 
