@@ -63,12 +63,14 @@ def api_modules() -> list[str]:
 
 
 def public_names(module_name: str) -> list[str]:
-    """What an API page must show: the module's ``__all__`` (autodoc documents exactly these),
-    else its public functions and classes defined in it."""
+    """What an API page must show: the functions and classes of the module's ``__all__``
+    (autodoc documents those), else the public ones defined in it. Constants without a ``#:``
+    comment are left to autodoc's judgement."""
     module = importlib.import_module(module_name)
-    if hasattr(module, "__all__"):
-        return list(module.__all__)
-    return [n for n, v in vars(module).items() if not n.startswith("_") and callable(v) and getattr(v, "__module__", None) == module_name]
+    names = getattr(module, "__all__", None) or [
+        n for n, v in vars(module).items() if not n.startswith("_") and getattr(v, "__module__", None) == module_name
+    ]
+    return [n for n in names if callable(getattr(module, n))]
 
 
 def _lesson(week: int, text: str) -> str:
@@ -116,13 +118,11 @@ def _api_page(name: str) -> str:
     if not _is_package(name):
         return f"# `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :members:\n   :undoc-members:\n   :show-inheritance:\n```\n"
     module = importlib.import_module(name)
-    links = []
-    for n in public_names(name):
-        obj = getattr(module, n)
-        home = getattr(obj, "__module__", None) if callable(obj) else None
-        links.append(f"- {{py:obj}}`{n} <{home}.{n}>`" if home else f"- `{n}`")
-    return (f"# `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n   :no-index:\n```\n\n"
-            "## Public names\n\n" + "\n".join(links) + "\n")
+    own = [n for n in public_names(name) if getattr(module, n).__module__ == name]
+    links = [f"- {{py:obj}}`{n} <{getattr(module, n).__module__}.{n}>`" for n in public_names(name) if n not in own]
+    members = f"   :members: {', '.join(own)}\n" if own else ""
+    page = f"# `{name}`\n\n```{{eval-rst}}\n.. automodule:: {name}\n{members}```\n"
+    return page + ("\n## Re-exported names\n\n" + "\n".join(links) + "\n" if links else "")
 
 
 def stage_api(src: Path) -> list[str]:
@@ -145,14 +145,15 @@ def cli_help(command: str) -> str:
     """The ``--help`` text of one ``waveunet`` command, from the real program (in-process)."""
     from waveunet_lit import cli
 
-    buf, argv0 = io.StringIO(), sys.argv[0]
-    sys.argv[0] = "waveunet"  # LightningCLI names the program after argv[0]
+    buf, argv = io.StringIO(), sys.argv
+    sys.argv = ["waveunet"]  # LightningCLI names the program after argv[0] and reads argv[1:]
     try:
         with _columns(100), contextlib.redirect_stdout(buf), contextlib.suppress(SystemExit):
             cli.main([command, "--help"])
     finally:
-        sys.argv[0] = argv0
-    text = buf.getvalue().strip()
+        sys.argv = argv
+    # defaults under the home folder are shown as ~ (they are per user, not this machine's)
+    text = buf.getvalue().strip().replace(str(Path.home()), "~")
     if not text.startswith("usage:"):
         raise RuntimeError(f"`waveunet {command} --help` printed no usage: {text[:500]!r}")
     return text
@@ -198,7 +199,7 @@ def stage_listening(src: Path) -> None:
     """The listening page from ``book/listening/examples.json`` and its clips."""
     folder = BOOK / "listening"
     meta = json.loads((folder / "examples.json").read_text())
-    shutil.copytree(folder, src / "listening", ignore=shutil.ignore_patterns("*.json"))
+    shutil.copytree(folder, src / "_extra" / "listening", ignore=shutil.ignore_patterns("*.json"))
     sources = meta["sources"]
     lines = [
         "# Listening examples\n",
@@ -212,7 +213,7 @@ def stage_listening(src: Path) -> None:
             clip = row["clips"][s]
             sdr = row["sdr"].get(s)
             label = "" if sdr is None else f"SDR {sdr:.1f} dB<br>"
-            cells.append(f'{label}<audio controls preload="none" src="{clip}"></audio>')
+            cells.append(f'{label}<audio controls preload="none" src="listening/{clip}"></audio>')
         lines.append(f"| {row['label']} | " + " | ".join(cells) + " |")
     lines.append("\n" + meta["how"] + "\n")
     (src / "listening.md").write_text("\n".join(lines))
@@ -225,6 +226,7 @@ def stage(src: Path) -> None:
     src.mkdir(parents=True)
     for name in ("_config.yml", "intro.md", "glossary.md"):
         shutil.copy(BOOK / name, src / name)
+    shutil.copytree(BOOK / "_ext", src / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     (src / "notebooks").mkdir()
     for row in notebooks():
         shutil.copy(REPO / "notebooks" / f"{row.notebook}.ipynb", src / "notebooks")

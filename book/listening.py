@@ -39,7 +39,7 @@ from waveunet_lit.separate import separate  # noqa: E402
 RATE = 8000
 CLIP_SECONDS = 3.0
 SOURCES = ("vocals", "drums", "bass", "other")
-FAMILIES = {"wave_u_net": "Wave-U-Net", "spec_unet": "spectrogram U-Net (TFC-TDF)",
+FAMILIES = {"wave_u_net": "Wave-U-Net", "spec_unet": "spectrogram U-Net",
             "band_split_rnn": "BandSplitRNN", "nmf": "supervised NMF"}
 
 

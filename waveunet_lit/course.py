@@ -44,7 +44,7 @@ class Row:
     exercises: str | None  # module in waveunet_lit.exercises that checks it, e.g. "convolution"
 
 
-# The one table: adding a notebook to the course and the book is one line here.
+#: The one table: adding a notebook to the course and the book is one line here.
 SYLLABUS: tuple[Row, ...] = (
     Row(1, "01_wave_u_net_by_the_numbers", "by_the_numbers"),
     Row(1, "02_convolution_by_hand", "convolution"),
@@ -63,6 +63,7 @@ SYLLABUS: tuple[Row, ...] = (
     Row(12, None, None),  # final project: compare two families
 )
 
+#: The week numbers, in order.
 WEEKS: tuple[int, ...] = tuple(sorted({row.week for row in SYLLABUS}))
 
 #: The checkout this package runs from (holds course/ and notebooks/ in a clone).
