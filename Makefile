@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test book bench clean
+.PHONY: install system-deps demo test test-fast book bench clean web web-deps
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,20 +27,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torchaudio's last release (2.11) does not declare the torch it was built against: pin the pair
 	$(BIN)/pip install -q "torch==$(TORCH_VERSION)" "torchaudio==$(TORCH_VERSION)"
-	$(BIN)/pip install -q -e ".[dev,book]"
+	$(BIN)/pip install -q -e ".[dev,web,book]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Train the demo model on generated data, separate a test song, score the test split.
-demo: DATA = $(shell $(BIN)/python -c 'from waveunet_lit.data import default_rendered_root as r; print(r())')
+# Train the demo model on generated data, separate a test song with the checkpoint this run
+# wrote, score the test split (fails below +3 dB over the mixture), draw the training curves.
 demo: install
-	$(BIN)/lightning fit -c waveunet_lit/configs/demo.yaml
-	$(BIN)/waveunet separate "$(DATA)/test/song_000/mixture.wav" --checkpoint $(RUN)/checkpoints/best.ckpt --out $(RUN)/separated
-	$(BIN)/waveunet evaluate --checkpoint $(RUN)/checkpoints/best.ckpt --root "$(DATA)" --out $(RUN)/eval --min-gain 3
+	$(BIN)/waveunet demo --out $(RUN) --min-gain 3
 
-test: install
+test: install web-deps
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
+test-fast: install web-deps
+	$(BIN)/python -m pytest -m "not slow"
 
 # The Jupyter Book: notebooks with stored outputs, course, API and CLI reference -> book/_build/html
 book: install
@@ -49,6 +51,20 @@ book: install
 bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/data_speed.py
+
+# The web app's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+web-deps:
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing system packages: chromium"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The web app on http://127.0.0.1:8000 (WEB_PORT=..., WEB_DATA=... to change); trains nothing:
+# it offers the checkpoints `make demo` wrote and says how to get one when there is none.
+WEB_PORT ?= 8000
+WEB_DATA ?= $(HOME)/.local/share/waveunet-web
+web: install
+	@find $(RUN) -name '*.ckpt' 2>/dev/null | grep -q . || \
+	  echo "no demo model yet: run 'make demo' first (a few minutes on a CPU), or start 'waveunet web --models DIR'"
+	$(BIN)/waveunet web --port $(WEB_PORT) --data "$(WEB_DATA)"
 
 clean:
 	rm -rf runs $(VENV)

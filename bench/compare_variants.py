@@ -8,50 +8,32 @@ per second of wall time), separation speed (seconds of audio separated per secon
 tiling of :func:`waveunet_lit.separate.separate`), SDR per source ("new SDR" of the MDX
 challenge, mean over the test chunks of the generated dataset) and the mixture baseline (the
 mixture itself as every estimate). Without ``--full`` each model is shrunk by the overrides in
-:data:`SMALL` so that a CPU run finishes in minutes; the numbers compare designs at equal
+:data:`waveunet_lit.config.SMALL` so that a CPU run finishes in minutes; the numbers compare designs at equal
 wall-clock budget, not the recipes' final quality.
 """
 
 import argparse
-import copy
-import importlib
 import itertools
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
 import torch
-import yaml
 
 import waveunet_lit
-from waveunet_lit.data import MusdbDataModule, generate_toy_musdb
-from waveunet_lit.info import _instantiate
+from waveunet_lit.cli import WaveUNetCLI
+from waveunet_lit.config import SMALL, load_config, model_node
+from waveunet_lit.data import generate_toy_musdb
 from waveunet_lit.metrics import new_sdr
 from waveunet_lit.models.common import center_crop
 from waveunet_lit.receptive_field import receptive_field
 from waveunet_lit.separate import separate
-from waveunet_lit.nmf_system import NMFSeparator
-from waveunet_lit.system import Separator
 
 CONFIGS = Path(waveunet_lit.__file__).parent / "configs"
 RECIPES = {
     "wave_u_net": "m6", "strided": "strided", "dilated": "dilated", "mask_unet": "mask_unet", "port": "port",
     "spec_unet": "spec_unet", "band_split_rnn": "band_split_rnn", "nmf": "nmf",
 }
-
-#: CPU-sized overrides of the model arguments (used unless --full).
-SMALL = {
-    "wave_u_net": dict(levels=6, features=12),
-    "strided": dict(levels=4, features=12),
-    "dilated": dict(levels=4, features=8, depth=3),
-    "mask_unet": dict(levels=5, features=8),
-    "port": dict(levels=4, features=8, separate=False),
-    "spec_unet": dict(),  # the recipe is already small (60 k parameters)
-    "band_split_rnn": dict(features=32, hidden=64, layers=2, mlp_hidden=128),
-    "nmf": dict(),
-}
-
 
 class Throughput(L.Callback):
     """Counts training examples and the wall time of the training loop."""
@@ -69,45 +51,44 @@ class Throughput(L.Callback):
         self.seconds = time.perf_counter() - self._t0
 
 
-def build(recipe: str, full: bool, sample_rate: int | None) -> tuple[L.LightningModule, dict]:
-    """The LightningModule of a recipe's config (model, loss, optimizer) and its data arguments."""
-    config = yaml.safe_load((CONFIGS / f"{RECIPES[recipe]}.yaml").read_text())
-    init = config["model"]["init_args"]
-    node = copy.deepcopy(init["model"])
-    if not full:
-        node["init_args"].update(SMALL[recipe])
-    if sample_rate:
-        node["init_args"]["sample_rate"] = sample_rate
-    model = _instantiate(node)
-    loss = _instantiate(init.get("loss", {"class_path": "waveunet_lit.losses.MSELoss"}))
-    if config["model"]["class_path"].endswith("NMFSeparator"):  # dictionaries, no optimizer
-        return NMFSeparator(model, loss), config["data"]["init_args"]
-    opt = init.get("optimizer", {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-4}})
-    module_name, _, cls_name = opt["class_path"].rpartition(".")
-    opt_cls, opt_args = getattr(importlib.import_module(module_name), cls_name), opt.get("init_args", {})
-    return Separator(model, loss, optimizer=lambda params: opt_cls(params, **opt_args)), config["data"]["init_args"]
+def _ddhhmmss(seconds: float) -> str:
+    """Lightning's max_time string, e.g. ``00:00:01:30`` for 90 s (whole seconds, at least 1)."""
+    s = max(1, round(seconds))
+    return f"{s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def build(recipe: str, args) -> WaveUNetCLI:
+    """The recipe's config built exactly as `lightning fit -c` builds it (model, loss, optimizer,
+    LR scheduler, gradient clipping, data), with the bench's overrides: model size (unless
+    --full), data, and a time budget with no validation, logging or checkpoints."""
+    config = CONFIGS / f"{RECIPES[recipe]}.yaml"
+    overrides = [
+        f"--data.init_args.root={args.root}", "--data.init_args.num_workers=0", "--data.init_args.samples_per_epoch=1000000",
+        f"--trainer.max_time={_ddhhmmss(args.budget_seconds)}", "--trainer.max_epochs=-1",
+        "--trainer.max_steps=-1", "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
+        "--trainer.logger=false", "--trainer.enable_checkpointing=false", "--trainer.callbacks=[]",
+        "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+        f"--trainer.accelerator={args.accelerator}", "--trainer.precision=32-true",
+    ]
+    if args.segment:
+        overrides.append(f"--data.init_args.segment={args.segment}")
+    if args.batch_size:
+        overrides.append(f"--data.init_args.batch_size={args.batch_size}")
+    model_args = {} if args.full else dict(SMALL[model_node(load_config(config))["class_path"].rpartition(".")[2]])
+    if args.sample_rate:
+        model_args["sample_rate"] = args.sample_rate
+    overrides += [f"--model.init_args.model.init_args.{k}={v}" for k, v in model_args.items()]
+    return WaveUNetCLI(args=["-c", str(config), *overrides], run=False)
 
 
 def run(recipe: str, args) -> dict:
     torch.manual_seed(0)
-    system, data_args = build(recipe, args.full, args.sample_rate)
+    cli = build(recipe, args)
+    system, data, trainer = cli.model, cli.datamodule, cli.trainer
     model = system.model
-    segment = args.segment or int(data_args.get("segment", 16384))
-    batch_size = args.batch_size or int(data_args.get("batch_size", 16))
-    data = MusdbDataModule(root=str(args.root), segment=segment, batch_size=batch_size, num_workers=0, samples_per_epoch=10**6)
+    segment, batch_size = data.segment, data.batch_size
     counter = Throughput()
-    trainer = L.Trainer(
-        max_time=timedelta(seconds=args.budget_seconds),
-        max_epochs=-1,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator=args.accelerator,
-        callbacks=[counter],
-    )
+    trainer.callbacks.append(counter)
     trainer.fit(system, datamodule=data)
     model.eval()
     device = next(itertools.chain(model.parameters(), model.buffers())).device  # NMF has buffers only

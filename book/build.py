@@ -38,12 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 sys.path.insert(0, str(REPO))  # build the docs of this checkout's package
 
-from waveunet_lit import course  # noqa: E402
+from waveunet_lit import cli, course  # noqa: E402
 
 #: Modules left out of the API reference: the web app needs Django settings to import.
 API_SKIP = ("waveunet_lit.web",)
 #: The commands whose --help makes the CLI reference (``waveunet fit`` is LightningCLI's).
-CLI_COMMANDS = ("fit", "separate", "evaluate", "info", "toy-data", "render-data", "prepare-data")
+CLI_COMMANDS = ("fit", *cli.EXTRA_COMMANDS)
 
 
 def notebooks() -> list[course.Row]:
@@ -143,8 +143,6 @@ def stage_api(src: Path) -> list[str]:
 
 def cli_help(command: str) -> str:
     """The ``--help`` text of one ``waveunet`` command, from the real program (in-process)."""
-    from waveunet_lit import cli
-
     buf, argv = io.StringIO(), sys.argv
     sys.argv = ["waveunet"]  # LightningCLI names the program after argv[0] and reads argv[1:]
     try:

@@ -25,3 +25,46 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="set MUSDB_PATH to a MUSDB18 folder to run"))
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+
+# --- The suite leaves the repository as it found it --------------------------------------
+# Every file below the repository root (except .git, .venv and Python's own __pycache__
+# bytecode) is hashed before the first test and after the last; any file added, removed or
+# changed fails the run and is named. Tests write below tmp_path, never here.
+
+import hashlib
+
+REPO = Path(__file__).resolve().parents[1]
+UNTRACKED_BY_DESIGN = {".git", ".venv", "__pycache__"}
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """``relative path -> sha256`` of every file below ``root``, skipping UNTRACKED_BY_DESIGN."""
+    digest = {}
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if UNTRACKED_BY_DESIGN.intersection(rel.parts) or not path.is_file():
+            continue
+        digest[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+def tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Lines ``added|removed|changed: path`` between two digests."""
+    return ([f"added: {p}" for p in sorted(after.keys() - before.keys())]
+            + [f"removed: {p}" for p in sorted(before.keys() - after.keys())]
+            + [f"changed: {p}" for p in sorted(before.keys() & after.keys()) if before[p] != after[p]])
+
+
+def pytest_sessionstart(session):
+    session.config._repo_digest = tree_digest(REPO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_repo_digest", None)
+    if before is None:
+        return
+    changes = tree_changes(before, tree_digest(REPO))
+    if changes:
+        print("\nthe test suite wrote inside the repository (tests must use tmp_path):\n  " + "\n  ".join(changes[:50]))
+        session.exitstatus = 1

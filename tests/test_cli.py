@@ -86,6 +86,7 @@ def test_unreadable_song_is_reported_and_others_go_on(checkpoint, toy_root, tmp_
     assert (tmp_path / "out" / "mixture" / "vocals.wav").is_file()
 
 
+@pytest.mark.slow
 def test_both_console_scripts_exist():
     bin_dir = Path(sys.executable).parent
     for name in ("waveunet", "lightning"):
@@ -101,6 +102,7 @@ def _fast_dev_run(toy_root, tmp_path, *extra: str) -> subprocess.CompletedProces
     return subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_ddp_trains_on_two_cpu_processes(toy_root, tmp_path):
     """Several devices go through Lightning's DDP strategy (here two CPU processes, gloo)."""
     result = _fast_dev_run(toy_root, tmp_path, "--trainer.accelerator=cpu", "--trainer.devices=2", "--trainer.strategy=ddp")
@@ -108,6 +110,7 @@ def test_ddp_trains_on_two_cpu_processes(toy_root, tmp_path):
     assert "world_size: 2" in result.stderr or "distributed_backend=gloo" in result.stderr
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_on_cpu(toy_root, tmp_path):
     result = _fast_dev_run(toy_root, tmp_path, "--trainer.accelerator=cpu", "--trainer.precision=bf16-mixed")
     assert result.returncode == 0, result.stderr[-3000:]

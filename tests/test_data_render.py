@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from waveunet_lit.cli import main
 from waveunet_lit.data import MusdbDataModule
 from waveunet_lit.data.render import DRUM_CHANNEL, PPQ, compose, render_dataset, write_midi
 from waveunet_lit.models import WaveUNet
@@ -103,3 +104,53 @@ def test_render_data_command(tmp_path, capsys):
     assert render_data_command(args) == 0
     assert sf.info(tmp_path / "r/train/song_000/mixture.wav").frames == 4000
     assert not (tmp_path / "r/test").exists()
+
+
+@needs_fluidsynth
+def test_rendering_into_a_root_made_with_other_settings_is_refused(tmp_path):
+    render_dataset(tmp_path, train_tracks=1, test_tracks=0, seconds=1.0, sample_rate=8000, progress=False)
+    with pytest.raises(ValueError, match=r"other settings \(seconds 1.0 there, 2.0 asked, sample_rate 8000 there, 16000 asked"):
+        render_dataset(tmp_path, train_tracks=2, test_tracks=0, seconds=2.0, sample_rate=16000, progress=False)
+    assert not (tmp_path / "train" / "song_001").exists()  # nothing was added
+    render_dataset(tmp_path, train_tracks=2, test_tracks=0, seconds=2.0, sample_rate=16000, progress=False, rebuild=True)
+    rates = {sf.info(p).samplerate for p in tmp_path.glob("train/*/mixture.wav")}
+    assert rates == {16000} and len(list(tmp_path.glob("train/song_*"))) == 2
+
+
+@needs_fluidsynth
+def test_a_root_rendered_before_settings_were_recorded_is_checked_from_its_songs(tmp_path):
+    render_dataset(tmp_path, train_tracks=1, test_tracks=0, seconds=1.0, sample_rate=8000, progress=False)
+    (tmp_path / "render.json").unlink()
+    with pytest.raises(ValueError, match="sample_rate 8000 there, 16000 asked"):
+        render_dataset(tmp_path, train_tracks=1, test_tracks=0, seconds=1.0, sample_rate=16000, progress=False)
+    render_dataset(tmp_path, train_tracks=1, test_tracks=0, seconds=1.0, sample_rate=8000, progress=False)  # same: fine
+
+
+@needs_fluidsynth
+def test_a_soundfont_that_is_not_an_sf2_is_refused(tmp_path, capsys):
+    text = tmp_path / "notes.sf2"
+    text.write_text("not a soundfont")
+    with pytest.raises(ValueError, match="not a SoundFont 2"):
+        render_dataset(tmp_path / "out", train_tracks=1, test_tracks=0, seconds=1.0, sample_rate=8000, soundfont=text)
+    assert main(["render-data", str(tmp_path / "out"), "--soundfont", str(text)]) == 2
+    assert "not a SoundFont 2" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@needs_fluidsynth
+def test_render_data_into_a_file_is_a_clear_error(tmp_path, capsys):
+    file = tmp_path / "file.txt"
+    file.write_text("x")
+    assert main(["render-data", str(file), "--train-tracks", "1", "--test-tracks", "0", "--seconds", "1"]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_prepare_data_with_a_file_as_cache_dir_or_root_is_a_clear_error(tmp_path, capsys):
+    file = tmp_path / "file.txt"
+    file.write_text("x")
+    with pytest.raises(SystemExit):
+        main(["prepare-data", str(tmp_path), "--rate", "8000", "--cache-dir", str(file)])
+    assert "is a file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["prepare-data", str(file), "--rate", "8000"])
+    assert "is not a folder" in capsys.readouterr().err

@@ -8,22 +8,33 @@
 * ``waveunet toy-data DIR``: write the generated toy dataset (numpy, seconds).
 * ``waveunet render-data [DIR]``: compose MIDI songs and render each stem with FluidSynth.
 * ``waveunet prepare-data ROOT|previews --rate R``: decode and resample once into the cache.
+* ``waveunet plot-logs RUN_DIR``: training curves (loss, validation SDR per source) to a PNG.
+* ``waveunet demo``: train the demo config, separate a rendered song and score the test split.
+* ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
+  ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
 
-A config's relative paths are relative to the current folder; shipped configs live in
-``waveunet_lit/configs/`` and work from any folder.
+Where runs write: ``fit`` writes below the *current* folder unless the config or
+``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
+version_N/`` with TensorBoard events and ``checkpoints/``, a new version every run; shipped
+configs without a ``default_root_dir``: ``lightning_logs/version_N/``). ``separate`` writes to
+``--out`` (default ``./separated``), ``demo`` to ``--out`` (default ``./runs/demo``).
+Config files themselves may sit anywhere.
 """
 
 import argparse
-import json
+import math
+import os
 import sys
 from pathlib import Path
 
 import lightning as L
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningCLI
 
 __all__ = ["WaveUNetCLI", "main"]
 
-EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data")
+EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
+WEB_COMMANDS = ("web", "web-worker", "web-manage")
 
 
 class WaveUNetCLI(LightningCLI):
@@ -40,6 +51,36 @@ class WaveUNetCLI(LightningCLI):
             run=run,
         )
 
+    def before_fit(self) -> None:
+        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder.
+
+        Lightning looks only in the checkpoint folder of the *new* run (a new ``version_N``),
+        and when it finds nothing it warns and starts again from step 0; here a missing
+        checkpoint is an error that names the folder searched.
+        """
+        config = self.config_init[self.subcommand]
+        if config.get("ckpt_path") == "last":
+            config["ckpt_path"] = str(find_last_checkpoint(self.trainer))
+
+
+def find_last_checkpoint(trainer: L.Trainer) -> Path:
+    """The newest ``last*.ckpt`` below the trainer's ``default_root_dir`` and the folders its
+    ``ModelCheckpoint`` callbacks were given.
+
+    Raises:
+        FileNotFoundError: there is none (the message names the folders searched).
+    """
+    folders = {Path(trainer.default_root_dir)}
+    folders |= {Path(cb.dirpath) for cb in trainer.checkpoint_callbacks if getattr(cb, "dirpath", None)}
+    found = [p for folder in folders if folder.is_dir() for p in folder.rglob("last*.ckpt")]
+    if not found:
+        where = ", ".join(sorted(str(f.resolve()) for f in folders))
+        raise FileNotFoundError(
+            f"--ckpt_path last: no last.ckpt below {where}; nothing to resume (start without "
+            "--ckpt_path, or pass the path of a checkpoint)"
+        )
+    return max(found, key=lambda p: p.stat().st_mtime)
+
 
 def _separate(argv: list[str]) -> int:
     from .separate import separate_file
@@ -48,7 +89,7 @@ def _separate(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="waveunet separate", description="Separate audio files into one file per source.")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg; mp3, m4a ... through ffmpeg)")
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by `waveunet fit`")
-    p.add_argument("--out", default="separated", help="output folder (one subfolder per input file)")
+    p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="wav: 32-bit float; flac: 24-bit, clipped to [-1, 1]")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3)")
@@ -59,8 +100,16 @@ def _separate(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the random shifts")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
+    if args.segment is not None and not (math.isfinite(args.segment) and args.segment > 0):
+        p.error(f"--segment must be a positive number of seconds, got {args.segment}")
+    if args.batch_size < 1:
+        p.error(f"--batch-size must be >= 1, got {args.batch_size}")
+    if not 0 <= args.overlap <= 0.9:
+        p.error(f"--overlap must be between 0 and 0.9, got {args.overlap}")
+    if args.shifts < 0:
+        p.error(f"--shifts must be >= 0, got {args.shifts}")
     model = load_separator(args.checkpoint, map_location=args.device).model
-    segment = round(args.segment * model.sample_rate) if args.segment else None
+    segment = max(1, round(args.segment * model.sample_rate)) if args.segment else None
     progress = not args.quiet and sys.stderr.isatty()
     failures = 0
     for file in args.files:
@@ -101,8 +150,16 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--min-gain", type=float, default=None,
                    help="exit with status 1 unless the model beats the mixture by this many dB on every source")
     args = p.parse_args(argv)
+    if args.max_tracks is not None and args.max_tracks < 1:
+        p.error(f"--max-tracks must be >= 1, got {args.max_tracks}")
+    if args.segment is not None and not (math.isfinite(args.segment) and args.segment > 0):
+        p.error(f"--segment must be a positive number of seconds, got {args.segment}")
+    if args.batch_size < 1 or args.shifts < 0:
+        p.error(f"--batch-size must be >= 1 and --shifts >= 0, got {args.batch_size} and {args.shifts}")
+    if args.root is not None and not Path(args.root).is_dir():
+        p.error(f"--root {args.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ layout (train/, test/)")
     model = load_separator(args.checkpoint, map_location=args.device).model if args.checkpoint else None
-    segment = round(args.segment * model.sample_rate) if args.segment and model is not None else None
+    segment = max(1, round(args.segment * model.sample_rate)) if args.segment and model is not None else None
     result = evaluate(
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
         segment=segment, batch_size=args.batch_size, shifts=args.shifts, metric=args.metric, oracle=args.oracle,
@@ -131,7 +188,20 @@ def _info(argv: list[str]) -> int:
     p.add_argument("-c", "--config", required=True, help="a YAML config (e.g. waveunet_lit/configs/m4.yaml)")
     p.add_argument("--seconds", type=float, default=1.0, help="output length to report the input length and MACs for")
     args = p.parse_args(argv)
+    if not (math.isfinite(args.seconds) and args.seconds > 0):
+        p.error(f"--seconds must be a positive number, got {args.seconds}")
     print(info_from_config(args.config, args.seconds))
+    return 0
+
+
+def _plot_logs(argv: list[str]) -> int:
+    from .plot_logs import plot_logs
+
+    p = argparse.ArgumentParser(prog="waveunet plot-logs", description="Draw train/val loss and val SDR per source of a run to a PNG.")
+    p.add_argument("run_dir", help="a run folder (e.g. runs/demo): its newest logged version is drawn")
+    p.add_argument("--out", default=None, help="PNG to write (default: curves.png in the logged version's folder)")
+    args = p.parse_args(argv)
+    print(plot_logs(args.run_dir, args.out))
     return 0
 
 
@@ -149,24 +219,52 @@ def _toy_data(argv: list[str]) -> int:
     return 0
 
 
+#: Errors that mean "the input is wrong" (a path, a value, a file's content): one line, exit 2.
+#: Anything else is a bug and keeps its traceback.
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
+               RuntimeError, ConnectionError, MisconfigurationException)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``waveunet`` and ``lightning`` commands."""
+    """Entry point of the ``waveunet`` and ``lightning`` commands.
+
+    A user error (see :data:`USER_ERRORS`) prints ``error: <message>`` on one line and exits
+    with status 2; ``--debug`` (anywhere) or ``WAVEUNET_DEBUG=1`` shows the traceback instead.
+    """
     words = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in words or os.environ.get("WAVEUNET_DEBUG", "") not in ("", "0")
+    words = [w for w in words if w != "--debug"]
+    if argv is None:
+        sys.argv[1:] = words  # LightningCLI reads sys.argv itself
+    try:
+        return _run(words, None if argv is None else words)
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        print("(run with --debug or WAVEUNET_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 2
+
+
+def _run(words: list[str], cli_args: list[str] | None) -> int:
     if words and words[0] in EXTRA_COMMANDS:
         from .data.cli_commands import prepare_data_command, render_data_command
+        from .demo import demo_command
 
         command = {
             "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data,
             "render-data": render_data_command, "prepare-data": prepare_data_command,
+            "plot-logs": _plot_logs, "demo": demo_command,
         }[words[0]]
-        try:
-            return command(words[1:])
-        except (FileNotFoundError, ValueError, PermissionError, RuntimeError, ConnectionError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+        return command(words[1:])
+    if words and words[0] in WEB_COMMANDS:
+        from .web.launcher import manage_command, web_command, worker_command
+
+        command = {"web": web_command, "web-worker": worker_command, "web-manage": manage_command}[words[0]]
+        return command(words[1:])
     if not words or words[0] in ("-h", "--help"):
         print(__doc__)
-    WaveUNetCLI(args=argv)  # None: LightningCLI reads sys.argv itself
+    WaveUNetCLI(args=cli_args)
     return 0
 
 

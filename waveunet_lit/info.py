@@ -17,12 +17,12 @@ audio means per second of *output*.
 """
 
 import copy
-import importlib
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .config import instantiate, load_config, model_node
 from .models.port import SincResample
 from .receptive_field import receptive_field
 
@@ -151,30 +151,10 @@ def format_info(info: dict) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _instantiate(node):
-    """Build ``{class_path, init_args}`` dicts recursively; lists of strings stay lists."""
-    if isinstance(node, dict) and "class_path" in node:
-        module_name, _, cls_name = node["class_path"].rpartition(".")
-        cls = getattr(importlib.import_module(module_name), cls_name)
-        args = {k: _instantiate(v) for k, v in (node.get("init_args") or {}).items()}
-        return cls(**args)
-    if isinstance(node, dict):
-        return {k: _instantiate(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return tuple(_instantiate(v) for v in node)
-    return node
-
-
 def build_from_config(path: str | Path) -> nn.Module:
-    """The separation ``nn.Module`` of a LightningCLI config (``model.init_args.model``)."""
-    import yaml
-
-    config = yaml.safe_load(Path(path).read_text())
-    node = (config or {}).get("model")
-    if not isinstance(node, dict) or "class_path" not in node:
-        raise ValueError(f"{path}: no 'model' with a class_path")
-    inner = (node.get("init_args") or {}).get("model")
-    return _instantiate(inner if isinstance(inner, dict) and "class_path" in inner else node)
+    """The separation ``nn.Module`` of a LightningCLI config (``model.init_args.model``), built
+    the way ``lightning fit`` builds it (:func:`waveunet_lit.config.instantiate`)."""
+    return instantiate(model_node(load_config(path), str(path)))
 
 
 def info_from_config(path: str | Path, seconds: float = 1.0) -> str:

@@ -12,6 +12,7 @@ from torch import nn
 
 from .metrics import check_pair as _check_pair
 from .metrics import new_sdr, si_sdr
+from .models.common import record_init
 
 __all__ = [
     "MSELoss",
@@ -120,6 +121,7 @@ class MultiResolutionSTFTLoss(nn.Module):
         eps: float = 1e-7,
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         fft_sizes, hop_sizes, win_lengths = tuple(fft_sizes), tuple(hop_sizes), tuple(win_lengths)
         _check_stft_args("MultiResolutionSTFTLoss", fft_sizes, hop_sizes, win_lengths)
         if not eps > 0:
@@ -176,6 +178,7 @@ class MagnitudePhaseL1Loss(nn.Module):
 
     def __init__(self, alpha: float = 0.5, n_fft: int = 2048, hop_length: int = 512):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"MagnitudePhaseL1Loss: alpha must be in [0, 1], got {alpha}")
         _check_stft_args("MagnitudePhaseL1Loss", (n_fft,), (hop_length,), (n_fft,))
@@ -211,6 +214,7 @@ class NegSDRLoss(nn.Module):
 
     def __init__(self, eps: float = 1e-7):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if not eps > 0:
             raise ValueError(f"NegSDRLoss: eps must be > 0, got {eps}")
         self.eps = eps
@@ -238,6 +242,7 @@ class NegSISDRLoss(nn.Module):
 
     def __init__(self, eps: float = 1e-8):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if not eps > 0:
             raise ValueError(f"NegSISDRLoss: eps must be > 0, got {eps}")
         self.eps = eps
@@ -272,6 +277,7 @@ class WeightedSum(nn.Module):
 
     def __init__(self, losses: tuple[nn.Module, ...], weights: tuple[float, ...]):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         losses, weights = tuple(losses), tuple(float(w) for w in weights)
         if len(losses) == 0 or len(losses) != len(weights):
             raise ValueError(

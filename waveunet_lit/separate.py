@@ -32,6 +32,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,7 @@ def separate(
     shift_mode: str = "fixed",
     seed: int = 0,
     progress: bool = False,
+    on_tiles: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """Separate one song.
 
@@ -179,6 +181,9 @@ def separate(
         shift_mode: ``"fixed"`` (evenly spaced offsets, the first 0) or ``"random"``.
         seed: seed of the random offsets.
         progress: show a tqdm progress bar of the tiles.
+        on_tiles: called as ``on_tiles(tiles_done, tiles_total)`` after each batch of tiles
+            (all passes counted); an exception it raises stops the separation (a web app's
+            cancel button, for instance).
 
     Returns:
         ``(S, C, T)`` float32 on the CPU: one estimate per source, same rate, channels and
@@ -229,7 +234,9 @@ def separate(
     for d in delays:
         tiles = max(math.ceil((T_model + d - keep) / hop) + 1, 1) if plan["overlap_add"] else max(math.ceil((T_model + d) / hop), 1)
         passes.append((d, tiles))
-    bar = tqdm(total=sum(t for _, t in passes), unit="tile", disable=not progress, leave=False)
+    total = sum(t for _, t in passes)
+    bar = tqdm(total=total, unit="tile", disable=not progress, leave=False)
+    done = 0
     for d, tiles in passes:
         for b in range(0, tiles, batch_size):
             ks = range(b, min(b + batch_size, tiles))
@@ -249,6 +256,9 @@ def separate(
                 else:
                     acc[..., lo:hi] += y_k[..., lo - a : hi - a]
             bar.update(len(ks))
+            done += len(ks)
+            if on_tiles is not None:
+                on_tiles(done, total)
     bar.close()
     if plan["overlap_add"]:
         acc /= weight  # (S, C, T_model): weighted average over tiles and passes

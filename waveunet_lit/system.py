@@ -21,6 +21,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from .config import describe, instantiate
 from .losses import MSELoss
 from .metrics import new_sdr
 from .models.common import center_crop
@@ -62,11 +63,12 @@ class Separator(L.LightningModule):
         lr_scheduler: LRSchedulerCallable | None = None,
     ):
         super().__init__()
-        # Under LightningCLI this records the config (class paths and arguments), so that
-        # `load_separator` can rebuild the model from a checkpoint alone.
-        self.save_hyperparameters(ignore=["model", "loss"] if not _from_cli() else None)
         self.model = model
         self.loss = loss if loss is not None else MSELoss()
+        # The configuration that rebuilds this system, however it was built (LightningCLI or
+        # plain Python): `load_separator` needs only the checkpoint.
+        self.save_hyperparameters({"_class_path": f"{type(self).__module__}.{type(self).__qualname__}",
+                                   "model": describe(self.model), "loss": describe(self.loss)})
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
 
@@ -115,20 +117,29 @@ class Separator(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.lr_scheduler(optimizer), "interval": "epoch"}}
 
 
-def _from_cli() -> bool:
-    """True while LightningCLI instantiates the module (it then supplies the hyperparameters)."""
-    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
-
-    return _given_hyperparameters.get() is not None
-
-
 def load_separator(checkpoint: str | Path, map_location: str | torch.device = "cpu") -> L.LightningModule:
     """Load a trained separator from a Lightning checkpoint, whatever LightningModule class
     (``Separator`` or another in this package) and architecture it holds.
 
+    The checkpoint holds the system's class and the ``{class_path, init_args}`` of its model and
+    loss (:func:`waveunet_lit.config.describe`); they are built with
+    :func:`waveunet_lit.config.instantiate` and the weights loaded strictly.
+
     Raises:
         FileNotFoundError: the checkpoint does not exist.
-        ValueError: the file is not a checkpoint written by ``waveunet fit``.
+        ValueError: the file is not a checkpoint of a waveunet-lit system, or its configuration
+            or weights do not fit (the message says which).
+
+    Example:
+        >>> import lightning as L, tempfile
+        >>> from waveunet_lit.models import WaveUNet
+        >>> system = Separator(WaveUNet(sources=("vocals", "other"), channels=1, levels=2, features=4))
+        >>> trainer = L.Trainer(max_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        >>> trainer.strategy.connect(system)
+        >>> path = Path(tempfile.mkdtemp()) / "plain.ckpt"
+        >>> trainer.save_checkpoint(path)
+        >>> load_separator(path).model.sources
+        ('vocals', 'other')
     """
     path = Path(checkpoint)
     if not path.is_file():
@@ -137,16 +148,20 @@ def load_separator(checkpoint: str | Path, map_location: str | torch.device = "c
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
         raise ValueError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
-    hparams = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
-    if "state_dict" not in ckpt or "model" not in hparams:
+    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    if not isinstance(hparams, dict) or not isinstance(hparams.get("model"), dict) or "state_dict" not in ckpt:
         raise ValueError(
-            f"{path} holds no model configuration: train with `waveunet fit -c CONFIG` "
-            "(LightningCLI records the model's class path and arguments in the checkpoint)"
+            f"{path} holds no waveunet-lit model configuration: it must be a checkpoint written while "
+            "training a waveunet_lit.Separator (`waveunet fit -c CONFIG`, or a Lightning Trainer in Python)"
         )
-    class_path = hparams.get("_class_path", "waveunet_lit.system.Separator")
-    module_name, _, class_name = class_path.rpartition(".")
-    import importlib
-
-    cls = getattr(importlib.import_module(module_name), class_name)
-    system = cls.load_from_checkpoint(path, map_location=map_location)
-    return system.eval()
+    node = {"class_path": hparams.get("_class_path", "waveunet_lit.system.Separator"),
+            "init_args": {"model": hparams["model"], "loss": hparams.get("loss")}}
+    try:
+        system = instantiate(node, base=Separator)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+    try:
+        system.load_state_dict(ckpt["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise ValueError(f"{path}: the weights do not fit the model its configuration describes: {err}") from err
+    return system.to(map_location).eval()

@@ -8,6 +8,7 @@ Each returns a process exit status.
 """
 
 import argparse
+from pathlib import Path
 
 __all__ = ["render_data_command", "prepare_data_command"]
 
@@ -27,9 +28,11 @@ def render_data_command(argv: list[str]) -> int:
     p.add_argument("--sample-rate", type=int, default=44100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2 (default: FluidR3_GM from fluid-soundfont-gm)")
+    p.add_argument("--rebuild", action="store_true", help="replace songs that ROOT holds if they were rendered with other settings")
     a = p.parse_args(argv)
     root = render_dataset(
-        a.root or default_rendered_root(), a.train_tracks, a.test_tracks, a.seconds, a.sample_rate, a.seed, a.soundfont
+        a.root or default_rendered_root(), a.train_tracks, a.test_tracks, a.seconds, a.sample_rate, a.seed, a.soundfont,
+        rebuild=a.rebuild,
     )
     print(root)
     return 0
@@ -51,6 +54,10 @@ def prepare_data_command(argv: list[str]) -> int:
     p.add_argument("--dtype", choices=("float32", "float16"), default="float32")
     p.add_argument("--rebuild", action="store_true", help="replace a cache written with other settings")
     a = p.parse_args(argv)
+    if a.cache_dir is not None and Path(a.cache_dir).exists() and not Path(a.cache_dir).is_dir():
+        p.error(f"--cache-dir {a.cache_dir} is a file: expected a folder (new, or a cache made by prepare-data)")
+    if a.root != "previews" and not Path(a.root).is_dir():
+        p.error(f"ROOT {a.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ dataset folder, or 'previews'")
     root = download_previews(default_previews_root()) if a.root == "previews" else a.root
     print(prepare_cache(root, a.rate, a.channels, a.cache_dir, a.dtype, rebuild=a.rebuild))
     return 0

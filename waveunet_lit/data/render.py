@@ -20,6 +20,7 @@ their sum. Stems get random gains; the result is in MUSDB18-HQ layout with ``tra
     waveunet render-data DIR --train-tracks 24 --test-tracks 6 --seconds 20
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..atomic import atomic_path
 from .tracks import STEMS
 
 __all__ = ["render_dataset", "compose", "write_midi", "default_rendered_root", "find_soundfont"]
@@ -72,11 +74,50 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path:
     candidates = [Path(soundfont)] if soundfont else [Path(p) for p in SOUNDFONTS]
     for path in candidates:
         if path.is_file():
+            check_soundfont(path)
             return path
     raise FileNotFoundError(
         f"no General MIDI soundfont at {', '.join(map(str, candidates))}: install one "
         "(Debian/Ubuntu: apt-get install fluid-soundfont-gm) or pass soundfont=PATH"
     )
+
+
+def check_soundfont(path: str | Path) -> None:
+    """Raise ``ValueError`` unless ``path`` is a SoundFont 2 file (a RIFF file of form ``sfbk``).
+
+    FluidSynth given a file it cannot load falls back to its default soundfont and says
+    nothing, so the check is ours.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise ValueError(f"{path} is not a SoundFont 2 (.sf2) file: expected a RIFF 'sfbk' header")
+
+
+SETTINGS = "render.json"  # what a rendered root was made with; a mismatch is refused
+
+
+def _check_settings(root: Path, settings: dict, rebuild: bool) -> None:
+    """Refuse to add tracks made with other settings to ``root`` (or clear it, ``rebuild``)."""
+    path = root / SETTINGS
+    if path.is_file():
+        old = json.loads(path.read_text())
+    else:  # rendered before settings were recorded: read them from the first song, if any
+        songs = sorted(root.glob("*/song_*/mixture.wav"))
+        old = None
+        if songs:
+            info = sf.info(songs[0])
+            old = {**settings, "sample_rate": info.samplerate, "seconds": round(info.frames / info.samplerate, 6)}
+    differ = {k: (old[k], v) for k, v in settings.items() if old is not None and k in old and old[k] != v}
+    if differ and not rebuild:
+        listed = ", ".join(f"{k} {a!r} there, {b!r} asked" for k, (a, b) in differ.items())
+        raise ValueError(
+            f"{root} holds songs rendered with other settings ({listed}): render into another "
+            "folder, or pass --rebuild (rebuild=True) to replace them"
+        )
+    if differ:
+        for subset in ("train", "test"):
+            shutil.rmtree(root / subset, ignore_errors=True)
 
 
 def _vlq(n: int) -> bytes:
@@ -235,14 +276,19 @@ def render_dataset(
     seed: int = 0,
     soundfont: str | Path | None = None,
     progress: bool = True,
+    rebuild: bool = False,
 ) -> Path:
     """Compose and render a dataset in MUSDB18-HQ layout under ``root``; return ``root``.
 
     Track folders are written under a temporary name and renamed when complete; existing
-    tracks are kept, so an interrupted run resumes. Everything follows from ``seed``.
+    tracks are kept, so an interrupted run resumes. Everything follows from ``seed``. The
+    settings are recorded in ``root/render.json``; rendering into a root made with other
+    ``seconds`` / ``sample_rate`` / ``seed`` is refused unless ``rebuild`` (which replaces its songs).
 
     Raises:
         FileNotFoundError: the ``fluidsynth`` program or a soundfont is missing.
+        ValueError: bad counts or lengths, ``root`` is a file, the soundfont is not an .sf2,
+            or ``root`` holds songs rendered with other settings.
     """
     from tqdm.auto import tqdm
 
@@ -258,6 +304,13 @@ def render_dataset(
         )
     sf2 = find_soundfont(soundfont)
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root} is a file: render-data needs a folder (new or made by render-data)")
+    settings = {"seconds": float(seconds), "sample_rate": int(sample_rate), "seed": int(seed)}
+    _check_settings(root, settings, rebuild)
+    root.mkdir(parents=True, exist_ok=True)
+    with atomic_path(root / SETTINGS) as tmp:
+        Path(tmp).write_text(json.dumps(settings, indent=1))
     todo = [
         (subset, f"song_{i:03d}", offset + i)
         for subset, count, offset in (("train", train_tracks, 0), ("test", test_tracks, 10_000))

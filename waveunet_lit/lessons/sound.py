@@ -26,8 +26,12 @@ def listen(x: torch.Tensor | np.ndarray, rate: int, normalize: bool = False):
 
     Example:
         >>> player = listen(torch.zeros(2, 800), 8000)
-        >>> player.rate
-        8000
+        >>> player.data[:4]  # a WAV file, embedded in the notebook
+        b'RIFF'
+        >>> listen(torch.zeros(44100), 44100)
+        Traceback (most recent call last):
+        ...
+        ValueError: listen: rate 44100 Hz is above 16000 Hz; resample the clip first
     """
     from IPython.display import Audio
 

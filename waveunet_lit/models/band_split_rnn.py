@@ -34,7 +34,7 @@ internally and reconstructs every length exactly.
 import torch
 from torch import nn
 
-from .common import check_mix
+from .common import check_mix, record_init
 from .stft import STFT, apply_complex_mask
 
 __all__ = ["BandSplitRNN", "SqueezeExcitation", "ResidualBLSTM", "paper_band_edges"]
@@ -151,6 +151,7 @@ class BandSplitRNN(nn.Module):
         se_reduction: int = 4,
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if len(sources) < 1:
             raise ValueError("BandSplitRNN: sources must name at least one source")
         if channels < 1:

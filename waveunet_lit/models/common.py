@@ -17,9 +17,11 @@ The output of a model is aligned with the *centre* of its input: output sample `
 estimate for input sample ``j + (T_in - T_out) // 2`` (:func:`center_crop` gives the targets).
 """
 
+import inspect
+
 import torch
 
-__all__ = ["center_crop", "check_mix"]
+__all__ = ["center_crop", "check_mix", "record_init"]
 
 
 def center_crop(x: torch.Tensor, length: int) -> torch.Tensor:
@@ -54,3 +56,23 @@ def check_mix(mix: torch.Tensor, channels: int, name: str) -> None:
         raise ValueError(
             f"{name} expects a mixture of shape (B, C={channels}, T), got {tuple(mix.shape)}"
         )
+
+
+def record_init(values: dict) -> dict:
+    """The constructor arguments of a model (or loss), from ``locals()`` taken first thing in
+    its ``__init__``: ``self.init_args = record_init(locals())``.
+
+    :func:`waveunet_lit.config.describe` turns them into the ``{class_path, init_args}`` node
+    that checkpoints store, so a model built in plain Python can be rebuilt from its checkpoint.
+
+    Example:
+        >>> class Gain(torch.nn.Module):
+        ...     def __init__(self, gain: float = 1.0):
+        ...         super().__init__()
+        ...         self.init_args = record_init(locals())
+        ...         self.gain = gain
+        >>> Gain(0.5).init_args
+        {'gain': 0.5}
+    """
+    parameters = inspect.signature(type(values["self"]).__init__).parameters
+    return {name: values[name] for name in parameters if name != "self" and name in values}

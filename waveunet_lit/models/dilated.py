@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix
+from .common import check_mix, record_init
 from .wave_u_net import linear_upsample
 
 __all__ = ["DilatedWaveUNet", "DilatedBlock"]
@@ -109,6 +109,7 @@ class DilatedWaveUNet(nn.Module):
         output_activation: str = "tanh",
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"DilatedWaveUNet: kernel_size must be a positive odd number ('same' padding), got {kernel_size}")
         if levels < 1 or features < 1 or channels < 1 or depth < 1 or len(sources) < 1:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix
+from .common import check_mix, record_init
 from .strided import (
     MAX_CONTEXT_SECONDS,
     check_strided_args,
@@ -83,6 +83,7 @@ class MaskUNet(nn.Module):
         mask: str = "sigmoid",
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if channels != 1:
             raise ValueError(
                 f"MaskUNet: channels must be 1 (the Stem Splitter recipe is mono), got {channels}; "

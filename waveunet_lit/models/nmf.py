@@ -41,7 +41,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from .common import check_mix
+from .common import check_mix, record_init
 from .stft import STFT
 
 __all__ = ["NMF", "update_activations", "update_dictionary", "beta_divergence"]
@@ -143,6 +143,7 @@ class NMF(nn.Module):
         seed: int = 0,
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if len(sources) < 1 or len(set(sources)) != len(sources):
             raise ValueError(f"NMF: sources must be distinct names, at least one, got {tuple(sources)}")
         if divergence not in ("kl", "euclidean"):

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import center_crop, check_mix
+from .common import center_crop, check_mix, record_init
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
 
@@ -231,6 +231,7 @@ class PortWaveUNet(nn.Module):
         separate: bool = True,
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if levels < 2:
             raise ValueError(f"PortWaveUNet: levels counts the bottleneck and must be >= 2, got {levels}")
         if kernel_size < 1 or kernel_size % 2 == 0:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix
+from .common import check_mix, record_init
 from .stft import STFT, crop_to, pad_to_multiple, with_phase_of
 
 __all__ = ["SpecUNet", "ConvBlock", "TFCTDFBlock"]
@@ -133,6 +133,7 @@ class SpecUNet(nn.Module):
         tdf_factor: int = 4,
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         if len(sources) < 1:
             raise ValueError("SpecUNet: sources must name at least one source")
         if channels < 1:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix
+from .common import check_mix, record_init
 
 __all__ = ["StridedWaveUNet", "strided_lengths", "strided_min_length"]
 
@@ -145,6 +145,7 @@ class StridedWaveUNet(nn.Module):
         output_activation: str = "tanh",
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         check_strided_args("StridedWaveUNet", kernel_size, stride, padding, levels)
         if features < 1 or channels < 1 or len(sources) < 1:
             raise ValueError(

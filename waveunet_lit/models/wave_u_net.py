@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import center_crop, check_mix
+from .common import center_crop, check_mix, record_init
 
 __all__ = ["WaveUNet", "LearnedInterpolation", "PRESETS"]
 
@@ -137,6 +137,7 @@ class WaveUNet(nn.Module):
         output_activation: str = "tanh",
     ):
         super().__init__()
+        self.init_args = record_init(locals())  # the config that rebuilds this object
         for name, k in (("down_kernel", down_kernel), ("up_kernel", up_kernel), ("output_kernel", output_kernel)):
             if k < 1 or k % 2 == 0:
                 raise ValueError(f"WaveUNet: {name} must be a positive odd number, got {k}")
