@@ -134,6 +134,29 @@ def test_project_weeks_and_unmerged_exercises_say_so_and_do_not_pass(monkeypatch
     assert "not available yet" in out and "all checks passed" not in out
 
 
+EXERCISE_FILES = sorted((REPO / "course" / "exercises").glob("[0-9]*.py"))
+
+
+def test_every_exercise_file_has_a_solution_and_a_row():
+    assert sorted(p.name for p in (REPO / "course" / "solutions").glob("*.py")) == [p.name for p in EXERCISE_FILES]
+    assert {p.stem for p in EXERCISE_FILES} <= {row.notebook for row in NOTEBOOK_ROWS}
+
+
+@pytest.mark.parametrize("exercise", EXERCISE_FILES, ids=lambda p: p.stem)
+def test_exercise_files_run_as_scripts(exercise):
+    """Run as a script, a file checks itself: exit status = number of checks not yet passed."""
+    def run(path):
+        return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+
+    solved = run(REPO / "course" / "solutions" / exercise.name)
+    assert solved.returncode == 0, solved.stdout + solved.stderr
+    assert "not yet" not in solved.stdout and solved.stdout.count("ok ") >= 1
+    stub = run(exercise)
+    checks = stub.stdout.count("not yet")
+    assert checks >= 1 and stub.returncode == checks, stub.stdout + stub.stderr
+    assert "ok " not in stub.stdout
+
+
 def test_the_module_runs_as_a_command():
     result = subprocess.run([sys.executable, "-m", "waveunet_lit.course", "list"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

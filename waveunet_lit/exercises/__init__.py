@@ -21,17 +21,40 @@ Example:
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-__all__ = ["ExerciseError", "Result", "expect", "run_checks"]
+__all__ = ["ExerciseError", "Result", "call", "expect", "report", "run_checks"]
 
 
 class ExerciseError(AssertionError):
     """A wrong answer; the message is the hint shown to the student."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a full traceback: in a notebook the hint is the whole
+        # message, and the stored output holds no frames of the package (nor its file paths).
+        return [f"ExerciseError: {self}"]
 
 
 def expect(condition: bool, hint: str) -> None:
     """Raise :class:`ExerciseError` with ``hint`` unless ``condition`` holds."""
     if not condition:
         raise ExerciseError(hint)
+
+
+def call(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)``, turning the stub's ``NotImplementedError`` into a hint.
+
+    Example:
+        >>> def stub(x):
+        ...     raise NotImplementedError
+        >>> call(stub, 1)
+        Traceback (most recent call last):
+        ...
+        waveunet_lit.exercises.ExerciseError: `stub` is still the stub: write it, then run the check again
+    """
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        name = getattr(fn, "__name__", "your function")
+        raise ExerciseError(f"`{name}` is still the stub: write it, then run the check again") from None
 
 
 @dataclass(frozen=True)
@@ -68,3 +91,20 @@ def run_checks(checks: Mapping[str, Callable[[Any], str]], answers: Mapping[str,
         except Exception as err:  # noqa: BLE001 - the student's code may raise anything
             results.append(Result(name, False, f"`{name}` raised {type(err).__name__}: {err}"))
     return results
+
+
+def report(checks: Mapping[str, Callable[[Any], str]], answers: Mapping[str, Any]) -> int:
+    """Print one line per check (``ok`` or ``not yet`` with the hint); return the number failed.
+
+    What ``python course/exercises/<notebook>.py`` runs, so a student checks a whole file.
+
+    Example:
+        >>> report({"double": lambda fn: "ok" if fn(2) == 4 else expect(False, "no")}, {"double": abs})
+        not yet  double: no
+        1
+    """
+    failed = 0
+    for r in run_checks(checks, answers):
+        print(f"{'ok     ' if r.passed else 'not yet'}  {r.name}: {r.message}")
+        failed += not r.passed
+    return failed
