@@ -226,6 +226,7 @@ def stage(src: Path) -> None:
         shutil.copy(BOOK / name, src / name)
     shutil.copytree(BOOK / "_ext", src / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     (src / "notebooks").mkdir()
+    shutil.copy(REPO / "notebooks" / "README.md", src / "notebooks" / "README.md")  # their table of contents
     for row in notebooks():
         shutil.copy(REPO / "notebooks" / f"{row.notebook}.ipynb", src / "notebooks")
     course_pages = stage_course(src)
@@ -240,7 +241,9 @@ def stage(src: Path) -> None:
                 {"file": course_pages[0]}, {"file": course_pages[1]},
                 *[{"file": p} for p in course_pages[2:]],
             ]},
-            {"caption": "Notebooks", "chapters": [{"file": f"notebooks/{row.notebook}"} for row in notebooks()]},
+            {"caption": "Notebooks", "chapters": [
+                {"file": "notebooks/README"}, *[{"file": f"notebooks/{row.notebook}"} for row in notebooks()],
+            ]},
             {"caption": "Listening", "chapters": [{"file": "listening"}]},
             {"caption": "Reference", "chapters": [
                 {"file": "api/index", "sections": [{"file": p} for p in api_pages]},
@@ -270,7 +273,9 @@ def build(out: Path, strict: bool = False) -> Path:
         cmd += ["-W", "--keep-going"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=_env())
     if result.returncode != 0:
-        raise RuntimeError(f"jupyter-book build failed (status {result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+        problems = [line for line in (result.stdout + result.stderr).splitlines() if "WARNING" in line or "ERROR" in line]
+        detail = "\n".join(problems) if problems else (result.stdout[-6000:] + "\n" + result.stderr[-6000:])
+        raise RuntimeError(f"jupyter-book build failed (status {result.returncode}):\n{detail}")
     return html
 
 

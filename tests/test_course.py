@@ -143,15 +143,10 @@ def test_every_exercise_file_has_a_solution_and_a_row():
 
 
 @pytest.mark.parametrize("exercise", EXERCISE_FILES, ids=lambda p: p.stem)
-def test_exercise_files_run_as_scripts(exercise):
-    """Run as a script, a file checks itself: exit status = number of checks not yet passed."""
-    def run(path):
-        return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
-
-    solved = run(REPO / "course" / "solutions" / exercise.name)
-    assert solved.returncode == 0, solved.stdout + solved.stderr
-    assert "not yet" not in solved.stdout and solved.stdout.count("ok ") >= 1
-    stub = run(exercise)
+def test_exercise_stubs_run_as_scripts(exercise):
+    """Run as a script, a stub checks itself: exit status = number of checks not yet passed.
+    (The solutions pass the same checks through the course runner above.)"""
+    stub = subprocess.run([sys.executable, str(exercise)], capture_output=True, text=True, timeout=300)
     checks = stub.stdout.count("not yet")
     assert checks >= 1 and stub.returncode == checks, stub.stdout + stub.stderr
     assert "ok " not in stub.stdout
