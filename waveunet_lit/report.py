@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["frames_table", "aggregate", "format_table", "write_report", "box_plots", "COLUMNS"]
+__all__ = ["frames_table", "aggregate", "pooled_stats", "format_table", "write_report", "box_plots", "COLUMNS"]
 
 COLUMNS = ("method", "track", "target", "metric", "time", "score")
 
@@ -36,6 +36,33 @@ def frames_table(rows: list[dict]) -> pd.DataFrame:
 
 def _nan_to_none(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def pooled_stats(scores) -> dict:
+    """The Wave-U-Net paper's statistics (Table 2) of one pool of frame scores.
+
+    NaN and infinite frames are left out; ``mad`` is the median absolute deviation from the
+    median (not scaled to a standard deviation) and ``sd`` the population standard deviation
+    (``ddof=0``), as the paper computes them.
+
+    Args:
+        scores: frame scores in dB, any iterable of floats (all frames of all tracks).
+
+    Returns:
+        ``{"median", "mad", "mean", "sd", "frames"}``; the four statistics are None when no
+        frame is finite (``frames`` is then 0).
+
+    Example:
+        >>> stats = pooled_stats([1.0, 2.0, float("nan"), 4.0, 13.0])
+        >>> stats["median"], stats["mad"], stats["mean"], stats["frames"]
+        (3.0, 1.5, 5.0, 4)
+    """
+    x = np.asarray(list(scores) if not isinstance(scores, np.ndarray) else scores, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return {"median": None, "mad": None, "mean": None, "sd": None, "frames": 0}
+    med = float(np.median(x))
+    return {"median": med, "mad": float(np.median(np.abs(x - med))), "mean": float(x.mean()), "sd": float(x.std()), "frames": int(len(x))}
 
 
 def aggregate(frames: pd.DataFrame, methods: list[str], sources: tuple[str, ...]) -> dict:
@@ -67,13 +94,6 @@ def aggregate(frames: pd.DataFrame, methods: list[str], sources: tuple[str, ...]
     sisec = per_track_median.groupby(["method", "target", "metric"]).median()
     mean_of_means = per_track_mean.groupby(["method", "target", "metric"]).mean()
     metrics = ("SDR", "ISR", "SIR", "SAR")
-
-    def pooled_stats(x: np.ndarray) -> dict:
-        x = x[np.isfinite(x)]
-        if not len(x):
-            return {"median": None, "mad": None, "mean": None, "sd": None, "frames": 0}
-        med = float(np.median(x))
-        return {"median": med, "mad": float(np.median(np.abs(x - med))), "mean": float(x.mean()), "sd": float(x.std()), "frames": int(len(x))}
 
     groups = {key: g.score.to_numpy() for key, g in frames.groupby(["method", "target", "metric"])}
     empty = np.array([])
