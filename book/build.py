@@ -27,6 +27,7 @@ import io
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,27 @@ def public_names(module_name: str) -> list[str]:
         n for n, v in vars(module).items() if not n.startswith("_") and getattr(v, "__module__", None) == module_name
     ]
     return [n for n in names if callable(getattr(module, n))]
+
+
+_NOTEBOOK_LINK = re.compile(r"\[([^\]]*)\]\((\d\d_[A-Za-z0-9_]+)\.ipynb\)")
+
+
+def stage_notebook(path: Path, folder: Path) -> None:
+    """Copy a notebook with its stored outputs; a markdown link to a notebook that is not in
+    ``notebooks/`` yet (the "next notebook" at the end) becomes its name, marked as not
+    written yet, instead of a broken link. Every other broken link still fails the build."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+
+    def unlink(match: re.Match) -> str:
+        if (path.parent / f"{match.group(2)}.ipynb").is_file():
+            return match.group(0)
+        return f"{match.group(1)} (`{match.group(2)}`, not written yet)"
+
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"])
+            cell["source"] = _NOTEBOOK_LINK.sub(unlink, source)
+    (folder / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _lesson(week: int, text: str) -> str:
@@ -228,7 +250,7 @@ def stage(src: Path) -> None:
     (src / "notebooks").mkdir()
     shutil.copy(REPO / "notebooks" / "README.md", src / "notebooks" / "README.md")  # their table of contents
     for row in notebooks():
-        shutil.copy(REPO / "notebooks" / f"{row.notebook}.ipynb", src / "notebooks")
+        stage_notebook(REPO / "notebooks" / f"{row.notebook}.ipynb", src / "notebooks")
     course_pages = stage_course(src)
     api_pages = stage_api(src)
     stage_cli(src)

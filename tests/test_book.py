@@ -302,3 +302,15 @@ def test_browser_search_finds_valid_length(browser_page, server, shots):
     results.first.wait_for(timeout=30_000)
     assert "valid_length" in results.first.inner_text() or "valid_length" in browser_page.locator("#search-results").inner_text()
     browser_page.screenshot(path=shots / "search.png", full_page=True)
+
+
+def test_links_to_notebooks_not_written_yet_are_marked_not_broken(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "src" / "01_here.ipynb").write_text("{}")
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["Next: [here](01_here.ipynb), [later](99_later.ipynb)"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "src" / "02_this.ipynb").write_text(json.dumps(nb))
+    book.stage_notebook(tmp_path / "src" / "02_this.ipynb", tmp_path / "out")
+    staged = json.loads((tmp_path / "out" / "02_this.ipynb").read_text())["cells"][0]["source"]
+    assert staged == "Next: [here](01_here.ipynb), later (`99_later`, not written yet)"

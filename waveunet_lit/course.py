@@ -50,7 +50,7 @@ SYLLABUS: tuple[Row, ...] = (
     Row(1, "02_convolution_by_hand", "convolution"),
     Row(2, "03_down_and_up_sampling", "sampling"),
     Row(2, "04_receptive_field", "receptive_field"),
-    Row(3, "05_spectrograms_and_masks", "masks"),
+    Row(3, "05_spectrograms_and_masks", "spectrograms"),
     Row(4, "06_losses", "losses"),
     Row(5, "07_sdr_from_scratch", "sdr"),
     Row(5, "08_reading_sdr_tables", "sdr_tables"),
