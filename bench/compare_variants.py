@@ -13,7 +13,6 @@ wall-clock budget, not the recipes' final quality.
 """
 
 import argparse
-import itertools
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import lightning as L
 import torch
 
 import waveunet_lit
+from waveunet_lit.audio import default_data_root, model_device
 from waveunet_lit.cli import WaveUNetCLI
 from waveunet_lit.config import SMALL, load_config, model_node
 from waveunet_lit.data import generate_toy_musdb
@@ -91,7 +91,7 @@ def run(recipe: str, args) -> dict:
     trainer.callbacks.append(counter)
     trainer.fit(system, datamodule=data)
     model.eval()
-    device = next(itertools.chain(model.parameters(), model.buffers())).device  # NMF has buffers only
+    device = model_device(model)
 
     # SDR on the fixed test chunks, and the mixture baseline on the same chunks.
     data.setup("test")
@@ -157,7 +157,7 @@ def main() -> None:
         args.segment = args.segment or 8192
         args.batch_size = args.batch_size or 8
     if args.root is None:
-        args.root = generate_toy_musdb(Path.home() / ".cache" / "waveunet-lit" / "bench-toy", train_tracks=8, test_tracks=3, seconds=10.0)
+        args.root = generate_toy_musdb(default_data_root() / "bench-toy", train_tracks=8, test_tracks=3, seconds=10.0)
     rows = []
     for recipe in args.models:
         print(f"training {recipe} for {args.budget_seconds:.0f} s ...", flush=True)

@@ -15,7 +15,10 @@ from torch import nn
 import waveunet_lit.evaluate as ev
 from waveunet_lit.cli import main
 from waveunet_lit.data import generate_toy_musdb
-from waveunet_lit.evaluate import check_estimates, evaluate, ideal_ratio_mask, score_track
+from waveunet_lit.evaluate import (
+    check_estimates, estimate, evaluate, evaluation_sources, frame_rows, ideal_ratio_mask, method_settings, read_references,
+    score_and_store, score_track, stored_scores, summarize,
+)
 from waveunet_lit.models import WaveUNet
 from waveunet_lit.report import aggregate, format_table, frames_table
 
@@ -222,7 +225,7 @@ def test_changed_weights_redo_the_model_but_not_the_mixture(root, tmp_path, monk
 class NaNModel(nn.Module):
     """A 'same' model that returns NaN: its estimates must be refused, not scored."""
 
-    sources, channels, sample_rate = SOURCES, 2, RATE
+    sources, channels, sample_rate, period = SOURCES, 2, RATE, 1
 
     def __init__(self):
         super().__init__()
@@ -315,3 +318,85 @@ def test_cli_unwritable_out_and_min_gain(root, tmp_path, capsys):
     assert main(args + ["--min-gain", "3"]) == 0
     assert main(args + ["--min-gain", "1000"]) == 1
     assert "does not beat the mixture" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the jobs of evaluate(), one by one
+
+
+def test_evaluation_sources_come_from_the_model_or_the_default_and_are_checked():
+    assert evaluation_sources(net(sources=("vocals", "accompaniment")), ("drums",)) == ("vocals", "accompaniment")
+    assert evaluation_sources(None, None) == SOURCES
+    with pytest.raises(ValueError, match="no reference in MUSDB"):
+        evaluation_sources(None, ("vocals", "piano"))
+    with pytest.raises(ValueError, match="at least two sources"):
+        evaluation_sources(None, ("vocals",))
+
+
+def test_method_settings_change_with_the_weights_and_never_match_for_folders(tmp_path):
+    a, b = method_settings(net(seed=0), None, SOURCES), method_settings(net(seed=1), None, SOURCES)
+    assert list(a) == ["model", "mixture"] and a["mixture"] == b["mixture"] and a["model"] != b["model"]
+    assert method_settings(net(), None, SOURCES, segment=100)["model"] != a["model"]
+    assert list(method_settings(net(), None, SOURCES, oracle="irm")) == ["model", "mixture", "oracle-irm"]
+    first, second = method_settings(None, tmp_path, SOURCES), method_settings(None, tmp_path, SOURCES)
+    assert first["estimates"]["estimates_dir"] == str(tmp_path.resolve()) and first["estimates"] != second["estimates"]
+
+
+def test_stored_scores_are_found_only_for_the_same_settings(root, tmp_path):
+    track = ev._open_tracks(root, "test", SOURCES)[0][1]
+    settings = method_settings(net(), None, SOURCES)
+    assert stored_scores(None, "test", track.name, track, settings) == {"model": None, "mixture": None}
+    evaluate(net(), root, out_dir=tmp_path, max_tracks=1)
+    found = stored_scores(tmp_path, "test", track.name, track, settings)
+    assert set(found["model"]) == set(SOURCES) and set(found["mixture"]["vocals"]) == {"SDR", "ISR", "SIR", "SAR"}
+    other = stored_scores(tmp_path, "test", track.name, track, method_settings(net(seed=3), None, SOURCES))
+    assert other["model"] is None and other["mixture"] is not None
+
+
+def test_read_references_sums_the_stems_of_each_source(root):
+    track = ev._open_tracks(root, "test", SOURCES)[0][1]
+    mix, refs = read_references(track, ("vocals", "accompaniment"))
+    assert refs.shape == (2, *mix.shape)
+    acc = sum(torch.from_numpy(track.load(s)) for s in ("drums", "bass", "other"))
+    torch.testing.assert_close(refs[1], acc)
+    torch.testing.assert_close(refs.sum(0), mix, atol=1e-4, rtol=0)  # the toy mixture is the sum of its stems
+
+
+def test_estimate_gives_each_method_its_estimates(tmp_path):
+    torch.manual_seed(0)
+    refs = torch.randn(4, 2, 3000)
+    mix = refs.sum(0)
+    est, rate = estimate("mixture", mix, refs, RATE, SOURCES)
+    assert rate == RATE and all(torch.equal(e, mix) for e in est)
+    est, _ = estimate("oracle-irm", mix, refs, RATE, SOURCES)
+    assert ((est - refs).norm() / refs.norm()) < ((mix - refs).norm() / refs.norm())  # the oracle beats the mixture
+    est, _ = estimate("model", mix, refs, RATE, SOURCES, model=net(), separate_args={"segment": 1000})
+    torch.testing.assert_close(est, ev.separate(net(), mix, RATE, segment=1000))
+    for s, name in enumerate(SOURCES):
+        sf.write(tmp_path / f"{name}.wav", refs[s].T.numpy(), 2 * RATE, subtype="FLOAT")
+    est, rate = estimate("estimates", mix, refs, RATE, SOURCES, estimates_folder=tmp_path)
+    assert rate == 2 * RATE and torch.equal(est, refs)
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        estimate("magic", mix, refs, RATE, SOURCES)
+
+
+def test_score_and_store_writes_museval_json_only_when_given_a_path(tmp_path):
+    refs = torch.randn(2, 1, 2 * RATE)
+    est = refs + 0.1 * torch.randn_like(refs)
+    sources = ("vocals", "drums")
+    kept = score_and_store(est, RATE, refs, sources, RATE, None, "song", {})
+    assert list(kept) == list(sources) and len(kept["vocals"]["SDR"]) == 2 and not list(tmp_path.iterdir())
+    stored = score_and_store(est, RATE, refs, sources, RATE, tmp_path / "m" / "song.json", "song", {"x": 1})
+    assert stored == kept
+    assert json.loads((tmp_path / "m" / "song.json").read_text())["waveunet"]["settings"] == {"x": 1}
+    with pytest.raises(ValueError, match="16000 Hz but the references at 8000 Hz"):
+        score_and_store(est, 2 * RATE, refs, sources, RATE, None, "song", {})
+
+
+def test_frame_rows_and_summarize_give_the_tables():
+    scores = {s: {m: [float(i), float(i + 1)] for m in ev.METRICS} for i, s in enumerate(("vocals", "drums"))}
+    rows = frame_rows("model", "a", scores) + frame_rows("mixture", "a", scores)
+    assert len(rows) == 2 * 2 * 4 * 2 and rows[0] == {"method": "model", "track": "a", "target": "vocals",
+                                                      "metric": "SDR", "time": 0.0, "score": 0.0}
+    result, frames = summarize(rows, ["model", "mixture"], ("vocals", "drums"), {"subset": "test"})
+    assert result["subset"] == "test" and result["median"]["model"] == {"vocals": 0.5, "drums": 1.5}
+    assert len(frames) == len(rows)

@@ -40,11 +40,7 @@ MONO_ONLY = {"mask", "mask-k8s4"}
 
 def period(model) -> int:
     """The resampling period along the output: receptive fields repeat with it."""
-    if isinstance(model, PortWaveUNet):
-        return model.strides ** (model.levels - 1)
-    if isinstance(model, (StridedWaveUNet, MaskUNet)):
-        return model.stride**model.levels
-    return 2**model.levels
+    return model.period
 
 
 def accepts(model, n: int) -> bool:

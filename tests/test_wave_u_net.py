@@ -4,11 +4,14 @@ import pytest
 import torch
 
 from waveunet_lit.models import PRESETS, WaveUNet, center_crop
+from waveunet_lit.models.wave_u_net import linear_upsample
+
+
+SMALL = dict(sources=("vocals", "drums", "bass", "other"), channels=2, levels=3, features=4, down_kernel=5, up_kernel=3)
 
 
 def small(**kw) -> WaveUNet:
-    args = dict(sources=("vocals", "drums", "bass", "other"), channels=2, levels=3, features=4, down_kernel=5, up_kernel=3)
-    return WaveUNet(**{**args, **kw})
+    return WaveUNet(**{**SMALL, **kw})
 
 
 def n_params(m: torch.nn.Module) -> int:
@@ -17,6 +20,11 @@ def n_params(m: torch.nn.Module) -> int:
 
 def test_m4_has_the_papers_parameter_count():
     assert n_params(WaveUNet.from_preset("M4")) == 10_263_390
+
+
+def test_m1_takes_and_returns_16384_samples_as_in_the_paper():
+    m1 = WaveUNet.from_preset("M1")
+    assert m1.valid_length(16384) == 16384 and m1.output_length(16384) == 16384
 
 
 def test_m4_lengths_match_the_paper():
@@ -32,10 +40,42 @@ def test_m4_forward_pass_agrees_with_the_arithmetic():
     assert out.shape == (1, 2, 2, 16389)
 
 
-def test_learned_upsampling_adds_one_weight_per_channel_and_level():
-    # M5 = M4 + one interpolation weight per feature channel of each upsampling input (Sec. 3.2.2)
-    extra = sum(24 * (12 + 1 - i) for i in range(12))
-    assert n_params(WaveUNet.from_preset("M5")) - n_params(WaveUNet.from_preset("M4")) == extra
+def upsampled_channels(model: WaveUNet, n: int) -> list[int]:
+    """Channels of every tensor that enters a learned interpolation, seen in a real forward pass."""
+    seen = []
+    hooks = [up.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[1])) for up in model.interpolate]
+    with torch.no_grad():
+        model(torch.zeros(1, model.channels, n))
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def check_one_weight_per_upsampled_channel(learned: WaveUNet, linear: WaveUNet) -> None:
+    """Section 3.2.2: the learned interpolation adds one weight per channel it upsamples."""
+    measured = upsampled_channels(learned, learned.valid_length(1))
+    assert len(measured) == learned.levels
+    assert n_params(learned) - n_params(linear) == sum(measured)
+
+
+@pytest.mark.parametrize("levels, features", [(3, 4), (4, 5)])
+def test_learned_upsampling_adds_one_weight_per_upsampled_channel(levels, features):
+    check_one_weight_per_upsampled_channel(small(levels=levels, features=features, upsampling="learned"),
+                                           small(levels=levels, features=features))
+
+
+def test_m5_is_m4_plus_interpolation_weights():
+    m5 = WaveUNet.from_preset("M5")
+    assert n_params(m5) - n_params(WaveUNet.from_preset("M4")) == sum(up.weight.numel() for up in m5.interpolate)
+    assert all(up.weight.dim() == 1 for up in m5.interpolate)  # a vector: one weight per channel
+
+
+def test_one_shared_interpolation_weight_fails_the_check():
+    broken = small(upsampling="learned")
+    for up in broken.interpolate:
+        up.weight = torch.nn.Parameter(torch.zeros(1))  # broadcasts: forward still runs
+    with pytest.raises(AssertionError):
+        check_one_weight_per_upsampled_channel(broken, small())
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -123,12 +163,60 @@ def test_each_source_has_its_own_output_convolution():
     assert not torch.allclose(out[:, 0], out[:, 1])
 
 
+def check_skip_concatenated_once(model: WaveUNet) -> None:
+    """Every up convolution reads the upsampled tensor plus its level's skip, once: channel
+    counts measured on the tensors of a real forward pass (hooks), not from the constructor."""
+    out_channels = {}
+
+    def keep(name):
+        return lambda mod, args, out: out_channels.__setitem__(name, out.shape[1])
+
+    hooks = [conv.register_forward_hook(keep(("down", i))) for i, conv in enumerate(model.down)]
+    hooks.append(model.bottleneck.register_forward_hook(keep("bottleneck")))
+    hooks += [conv.register_forward_hook(keep(("up", i))) for i, conv in enumerate(model.up)]
+    inputs = []
+    hooks += [conv.register_forward_pre_hook(lambda mod, args: inputs.append(args[0].shape[1])) for conv in model.up]
+    with torch.no_grad():
+        model(torch.randn(1, model.channels, model.valid_length(30)))
+    for h in hooks:
+        h.remove()
+    L = model.levels
+    for i, seen in enumerate(inputs):
+        below = out_channels["bottleneck"] if i == 0 else out_channels[("up", i - 1)]
+        skip = out_channels[("down", L - 1 - i)]
+        assert seen == below + skip, f"up block {i} reads {seen} channels: {below} upsampled + {skip} skip expected"
+
+
+class DoubleSkip(WaveUNet):
+    """The bug of f90's PyTorch port (issue 14): the skip concatenated twice."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.up = torch.nn.ModuleList(
+            torch.nn.Conv1d(conv.in_channels + skip.out_channels, conv.out_channels, conv.kernel_size[0])
+            for conv, skip in zip(self.up, reversed(self.down))
+        )
+
+    def forward(self, mix):
+        x, skips = mix, []
+        for conv in self.down:
+            x = torch.nn.functional.leaky_relu(conv(x), 0.2)
+            skips.append(x)
+            x = x[..., ::2]
+        x = torch.nn.functional.leaky_relu(self.bottleneck(x), 0.2)
+        for i, conv in enumerate(self.up):
+            x = linear_upsample(x, True)
+            skip = center_crop(skips[-1 - i], x.shape[-1])
+            x = torch.nn.functional.leaky_relu(conv(torch.cat([skip, skip, x], dim=1)), 0.2)
+        return x
+
+
 def test_skip_is_concatenated_exactly_once_per_level():
     # f90's PyTorch port (issue 14) concatenated the skip again at depth > 1.
-    m = small(features=4, levels=3)
-    for i, conv in enumerate(m.up):
-        upsampled, skip = 4 * (3 + 1 - i), 4 * (3 - i)
-        assert conv.in_channels == upsampled + skip
+    for model in (small(features=4, levels=3), small(features=3, levels=4, upsampling="learned")):
+        check_skip_concatenated_once(model)
+    with pytest.raises(AssertionError, match="up block 0 reads"):
+        check_skip_concatenated_once(DoubleSkip(**{**SMALL, "features": 4}))
 
 
 def test_output_is_centred_on_the_input():

@@ -35,9 +35,14 @@ from tqdm.auto import tqdm
 from .data import STEMS_OF, Track, find_tracks
 from .report import aggregate, format_table, frames_table, write_report
 from .atomic import atomic_path
-from .separate import read_audio, separate
+from .audio import model_device, read_audio
+from .separate import separate
 
-__all__ = ["evaluate", "format_table", "score_track", "check_estimates", "ideal_ratio_mask", "METRICS"]
+__all__ = [
+    "evaluate", "format_table", "score_track", "check_estimates", "ideal_ratio_mask", "METRICS",
+    "evaluation_sources", "method_settings", "stored_scores", "read_references", "estimate", "score_and_store",
+    "frame_rows", "summarize",
+]
 
 #: BSSEval's four metrics, in museval's order.
 METRICS = ("SDR", "ISR", "SIR", "SAR")
@@ -317,6 +322,160 @@ def _read_estimates(folder: Path, sources: tuple[str, ...]) -> tuple[torch.Tenso
 
 
 # ---------------------------------------------------------------------------------------------
+# the jobs of one evaluation, each on its own
+
+
+def evaluation_sources(model: nn.Module | None, sources: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The sources to score: the model's, else ``sources`` (default MUSDB's four), checked.
+
+    Raises:
+        ValueError: a source MUSDB has no reference for, or a single source (BSSEval needs two).
+
+    Example:
+        >>> evaluation_sources(None, ("vocals", "accompaniment"))
+        ('vocals', 'accompaniment')
+    """
+    sources = tuple(model.sources) if model is not None else tuple(sources or ("vocals", "drums", "bass", "other"))
+    unknown = [s for s in sources if s not in STEMS_OF]
+    if unknown:
+        raise ValueError(f"source(s) {unknown} have no reference in MUSDB, which provides {sorted(STEMS_OF)}")
+    _groups(sources)  # fails early for a single source
+    return sources
+
+
+def method_settings(
+    model: nn.Module | None,
+    estimates_dir: str | Path | None,
+    sources: tuple[str, ...],
+    metric: str = "torch",
+    oracle: str | None = None,
+    segment: int | None = None,
+    shifts: int = 0,
+) -> dict[str, dict]:
+    """What every scored method's numbers depend on, by method, in table order: the model (or
+    the estimates folder), the mixture baseline, and the oracle when asked for. A stored score
+    is reused only when these settings match (see :func:`stored_scores`).
+
+    Example:
+        >>> list(method_settings(None, "stems", ("vocals", "drums"), oracle="irm"))
+        ['estimates', 'mixture', 'oracle-irm']
+    """
+    common = {"version": FORMAT_VERSION, "metric": metric, "sources": list(sources), "window_s": 1.0, "hop_s": 1.0}
+    if model is not None:
+        first = {"method": "model", "model": type(model).__name__, "weights": weights_digest(model),
+                 "segment": segment, "shifts": shifts}
+    else:
+        # files on disk may change: a nonce means never reuse
+        first = {"method": "estimates", "estimates_dir": str(Path(estimates_dir).resolve()), "nonce": time.time()}
+    settings = {first["method"]: {**common, **first}, "mixture": {**common, "method": "mixture"}}
+    if oracle == "irm":
+        settings["oracle-irm"] = {**common, "method": "oracle-irm", "n_fft": 4096, "hop": 1024, "power": 2.0}
+    return settings
+
+
+def track_settings(settings: dict, name: str, track) -> dict:
+    """One method's settings for one track (its name, length and rate join them)."""
+    return {**settings, "track": name, "length": track.length, "rate": track.rate}
+
+
+def stored_scores(out: Path | None, subset: str, name: str, track, settings: dict[str, dict]) -> dict[str, dict | None]:
+    """Scores already stored under ``out`` for this track with the same settings, by method
+    (None: score it)."""
+    if out is None:
+        return {method: None for method in settings}
+    return {
+        method: _load_scores(_json_path(out, method, subset, name), _fingerprint(track_settings(s, name, track)))
+        for method, s in settings.items()
+    }
+
+
+def read_references(track, sources: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A track's mixture ``(C, T)`` and the references of ``sources`` ``(S, C, T)`` (each the
+    sum of its MUSDB stems)."""
+    mix = torch.from_numpy(track.load("mixture"))  # (C, T)
+    refs = torch.stack([torch.from_numpy(sum(track.load(stem) for stem in STEMS_OF[s])) for s in sources])  # (S, C, T)
+    return mix, refs
+
+
+def estimate(
+    method: str,
+    mix: torch.Tensor,
+    refs: torch.Tensor,
+    rate: int,
+    sources: tuple[str, ...],
+    model: nn.Module | None = None,
+    estimates_folder: Path | None = None,
+    separate_args: dict | None = None,
+) -> tuple[torch.Tensor, int]:
+    """One method's estimates of one track: ``((S, C, T), their rate)``.
+
+    ``"model"`` separates ``mix (C, T)`` at ``rate`` with ``model`` (``separate_args`` go to
+    :func:`~waveunet_lit.separate.separate`); ``"estimates"`` reads ``estimates_folder``;
+    ``"mixture"`` is the mixture for every source; ``"oracle-irm"`` the ideal ratio mask of
+    the references ``refs (S, C, T)``, on the model's device.
+
+    Example:
+        >>> refs = torch.randn(2, 1, 100)
+        >>> est, r = estimate("mixture", refs.sum(0), refs, 8000, ("vocals", "drums"))
+        >>> est.shape, r, bool(torch.equal(est[1], refs.sum(0)))
+        (torch.Size([2, 1, 100]), 8000, True)
+    """
+    if method == "model":
+        return separate(model, mix, rate, **(separate_args or {})), rate
+    if method == "estimates":
+        return _read_estimates(estimates_folder, sources)
+    if method == "mixture":
+        return mix.expand(len(sources), -1, -1), rate  # (S, C, T)
+    if method == "oracle-irm":
+        device = model_device(model) if model is not None else torch.device("cpu")
+        return ideal_ratio_mask(mix.to(device), refs.to(device)).cpu(), rate  # (S, C, T)
+    raise ValueError(f"unknown method {method!r}; choose 'model', 'estimates', 'mixture' or 'oracle-irm'")
+
+
+def score_and_store(
+    est: torch.Tensor,
+    est_rate: int,
+    refs: torch.Tensor,
+    sources: tuple[str, ...],
+    rate: int,
+    path: Path | None,
+    name: str,
+    settings: dict,
+    metric: str = "torch",
+    device: torch.device | None = None,
+) -> dict[str, dict[str, list[float]]]:
+    """Score one method's estimates of one track and, with a ``path``, store them there as
+    museval JSON; returns the frames as museval stores them (rounded to 1e-5 dB)."""
+    raw = score_track(est, refs, sources, rate, metric=metric, device=device, estimates_rate=est_rate)
+    if path is None:
+        return _rounded(raw)
+    return _save_scores(path, name, raw, settings)
+
+
+def frame_rows(method: str, track: str, scores: dict[str, dict[str, list[float]]]) -> list[dict]:
+    """One row per method, track, target, metric and 1 s frame: the input of
+    :func:`waveunet_lit.report.frames_table`.
+
+    Example:
+        >>> rows = frame_rows("model", "song", {"vocals": {"SDR": [1.0, 2.0], "SIR": [3.0, 4.0]}})
+        >>> len(rows), rows[1]
+        (4, {'method': 'model', 'track': 'song', 'target': 'vocals', 'metric': 'SDR', 'time': 1.0, 'score': 2.0})
+    """
+    return [
+        {"method": method, "track": track, "target": target, "metric": m, "time": float(i), "score": v}
+        for target, metrics in scores.items()
+        for m, values in metrics.items()
+        for i, v in enumerate(values)
+    ]
+
+
+def summarize(rows: list[dict], methods: list[str], sources: tuple[str, ...], extra: dict) -> tuple[dict, object]:
+    """The JSON-ready result (aggregates of ``rows`` plus ``extra``) and the frames table."""
+    frames = frames_table(rows)
+    return {"methods": methods, "sources": list(sources), **extra, **aggregate(frames, methods, sources)}, frames
+
+
+# ---------------------------------------------------------------------------------------------
 # the evaluation
 
 
@@ -373,11 +532,7 @@ def evaluate(
         raise ValueError(f"metric must be 'torch' or 'museval', got {metric!r}")
     if oracle not in (None, "irm"):
         raise ValueError(f"oracle must be None or 'irm', got {oracle!r}")
-    sources = tuple(model.sources) if model is not None else tuple(sources or ("vocals", "drums", "bass", "other"))
-    unknown = [s for s in sources if s not in STEMS_OF]
-    if unknown:
-        raise ValueError(f"source(s) {unknown} have no reference in MUSDB, which provides {sorted(STEMS_OF)}")
-    _groups(sources)  # fails early for a single source
+    sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
@@ -385,22 +540,10 @@ def evaluate(
     if estimates_dir is not None and not Path(estimates_dir, subset).is_dir():
         raise FileNotFoundError(f"estimates folder not found: {Path(estimates_dir, subset)} (expected <track>/<source>.wav inside)")
     entries = _open_tracks(root, subset, sources)[:max_tracks]
-
-    device = None
-    if model is not None:
-        param = next(iter(list(model.parameters()) + list(model.buffers())), None)
-        device = param.device if param is not None else torch.device("cpu")
-    first = "model" if model is not None else "estimates"
-    methods = [first, "mixture"] + (["oracle-irm"] if oracle == "irm" else [])
-    common = {"version": FORMAT_VERSION, "metric": metric, "sources": list(sources), "window_s": 1.0, "hop_s": 1.0}
-    settings = {
-        first: {**common, "method": first, **({"model": type(model).__name__, "weights": weights_digest(model),
-                "segment": segment, "shifts": shifts} if model is not None else {"estimates_dir": str(Path(estimates_dir).resolve())})},
-        "mixture": {**common, "method": "mixture"},
-        "oracle-irm": {**common, "method": "oracle-irm", "n_fft": 4096, "hop": 1024, "power": 2.0},
-    }
-    if estimates_dir is not None:
-        settings[first]["nonce"] = time.time()  # files on disk may change: never reuse
+    device = model_device(model) if model is not None else None
+    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts)
+    methods = list(settings)
+    separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "progress": progress}
 
     rows: list[dict] = []
     failed: dict[str, str] = {}
@@ -409,68 +552,33 @@ def evaluate(
         if isinstance(track, Exception):
             failed[name] = f"{type(track).__name__}: {track}"
             continue
-        scored, errors = {}, []
-        cached = {}
-        for method in methods:
-            fp = _fingerprint({**settings[method], "track": name, "length": track.length, "rate": track.rate})
-            cached[method] = (fp, _load_scores(_json_path(out, method, subset, name), fp) if out is not None else None)
+        scored = stored_scores(out, subset, name, track, settings)
         try:
-            mix = refs = None
-            if any(scores is None for _, scores in cached.values()):
-                mix = torch.from_numpy(track.load("mixture"))  # (C, T)
-                refs = torch.stack([
-                    torch.from_numpy(sum(track.load(stem) for stem in STEMS_OF[s])) for s in sources
-                ])  # (S, C, T)
+            mix, refs = read_references(track, sources) if any(v is None for v in scored.values()) else (None, None)
         except Exception as err:  # noqa: BLE001 - a broken file must not stop the others
             failed[name] = f"reading the track: {type(err).__name__}: {err}"
             continue
-        for method in methods:
-            fp, scores = cached[method]
-            if scores is not None:
-                scored[method] = scores
-                continue
+        errors = []
+        for method in (m for m in methods if scored[m] is None):
             try:
-                est_rate = track.rate
-                if method == "model":
-                    est = separate(model, mix, track.rate, segment=segment, batch_size=batch_size, shifts=shifts, progress=progress)
-                elif method == "estimates":
-                    est, est_rate = _read_estimates(Path(estimates_dir) / subset / name, sources)
-                elif method == "mixture":
-                    est = mix.expand(len(sources), -1, -1)  # (S, C, T)
-                else:
-                    est = ideal_ratio_mask(mix.to(device or "cpu"), refs.to(device or "cpu")).cpu()  # (S, C, T)
-                raw = score_track(est, refs, sources, track.rate, metric=metric, device=device, estimates_rate=est_rate)
-                if out is not None:
-                    meta = {**settings[method], "track": name, "length": track.length, "rate": track.rate}
-                    scored[method] = _save_scores(_json_path(out, method, subset, name), name, raw, meta)
-                else:
-                    scored[method] = _rounded(raw)
+                folder = Path(estimates_dir) / subset / name if estimates_dir is not None else None
+                est, est_rate = estimate(method, mix, refs, track.rate, sources, model, folder, separate_args)
+                path = _json_path(out, method, subset, name) if out is not None else None
+                meta = track_settings(settings[method], name, track)
+                scored[method] = score_and_store(est, est_rate, refs, sources, track.rate, path, name, meta, metric, device)
             except Exception as err:  # noqa: BLE001 - one broken track must not stop the others
                 errors.append(f"{method}: {type(err).__name__}: {err}")
         if errors:
             failed[name] = "; ".join(errors)
             continue
-        if all(cached[m][1] is not None for m in methods):
+        if mix is None:
             reused.append(name)
         for method, scores in scored.items():
-            for target, metrics in scores.items():
-                for m, values in metrics.items():
-                    rows.extend(
-                        {"method": method, "track": name, "target": target, "metric": m, "time": float(i), "score": v}
-                        for i, v in enumerate(values)
-                    )
+            rows += frame_rows(method, name, scores)
 
-    frames = frames_table(rows)
-    result = {
-        "methods": methods,
-        "sources": list(sources),
-        "metric": metric,
-        "subset": subset,
-        "root": str(root),
-        **aggregate(frames, methods, sources),
-        "failed": failed,
-        "reused": reused,
-    }
+    extra = {"metric": metric, "subset": subset, "root": str(root)}
+    result, frames = summarize(rows, methods, sources, extra)
+    result.update(failed=failed, reused=reused)
     if out is not None:
         write_report(result, frames, out)
     return result

@@ -3,11 +3,10 @@
 The *receptive field* of a model is the number of input samples that can influence one output
 sample: the span from the first to the last input sample it depends on, taken at the output
 position where that span is largest (in a resampling U-Net it changes with the position of the
-output sample relative to the resampling grid, with period ``stride ** levels``).
+output sample relative to the resampling grid, with the model's ``period``).
 
 Every U-Net variant computes its receptive field with integer arithmetic (its
-``receptive_field()`` method; :func:`waveunet_receptive_field` for the classic
-:class:`~waveunet_lit.models.wave_u_net.WaveUNet`), and the tests check that number against
+``receptive_field()`` method, built on :func:`waveunet_lit.models.common.widest_span`), and the tests check that number against
 :func:`measure_receptive_field`: a gradient probe in the spirit of DAC's ``__main__``, which
 backpropagates from one output sample and looks at which input samples receive gradient.
 
@@ -22,7 +21,9 @@ import copy
 import torch
 from torch import nn
 
-from .models.wave_u_net import WaveUNet
+# Re-exported for older imports; the formula lives with the model (no import circle: models
+# never import this module).
+from .models.wave_u_net import waveunet_receptive_field
 
 __all__ = ["gradient_support", "measure_receptive_field", "receptive_field", "waveunet_receptive_field"]
 
@@ -55,6 +56,7 @@ def gradient_support(model: nn.Module, n_in: int, index: int | None = None, tria
         a bool tensor ``(n_in,)``.
 
     Example:
+        >>> from waveunet_lit.models.wave_u_net import WaveUNet
         >>> net = WaveUNet(sources=("a", "b"), channels=1, levels=1, features=2, context=False)
         >>> hit = gradient_support(net, 64)
         >>> hit.shape, int(hit.sum()) <= waveunet_receptive_field(net)
@@ -79,7 +81,7 @@ def measure_receptive_field(model: nn.Module, n_in: int, outputs: int = 1, trial
         n_in: input length; choose it accepted by the model and long enough that the probed
             outputs do not reach the zero padding at the borders.
         outputs: how many consecutive output samples around the centre to probe; pass the
-            period of the model's resampling grid (``stride ** levels``) to cover every position.
+            model's ``period`` to cover every position.
         trials: random inputs whose gradient supports are united (see :func:`gradient_support`).
 
     Example:
@@ -105,69 +107,7 @@ def measure_receptive_field(model: nn.Module, n_in: int, outputs: int = 1, trial
 
 
 def receptive_field(model: nn.Module) -> int:
-    """Computed receptive field of any model: its ``receptive_field()``, or the WaveUNet formula."""
-    if isinstance(model, WaveUNet):
-        return waveunet_receptive_field(model)
+    """Computed receptive field of any model that has a formula (its ``receptive_field()``)."""
     if hasattr(model, "receptive_field"):
         return int(model.receptive_field())
     raise TypeError(f"no receptive-field formula for {type(model).__name__}")
-
-
-def waveunet_receptive_field(net: WaveUNet, n: int | None = None) -> int:
-    """Receptive field of the classic :class:`WaveUNet`, by integer interval arithmetic.
-
-    With context the skip crops depend on the parity of the lengths, so the answer is computed
-    for an input of ``n`` samples (default: a valid length with a few output periods), over
-    ``2 ** levels`` central output positions.
-
-    Example:
-        >>> waveunet_receptive_field(WaveUNet(levels=1, features=2, context=False))
-        49
-    """
-    L = net.levels
-    kd, ku, ko = net.kernels
-    period = 2**L
-    if n is None:
-        n = net.valid_length(4 * period) if net.context else net.valid_length(period * (2 * (kd + ku) + 4))
-    # Follow the forward pass to get every tensor's length, hence the crop offsets.
-    m, skip_len = n, []
-    for _ in range(L):
-        m = m - (kd - 1) if net.context else m
-        skip_len.append(m)
-        m = (m + 1) // 2
-    m = m - (kd - 1) if net.context else m
-    up_len = []  # length after upsampling, from the bottom
-    for _ in range(L):
-        m = 2 * m - 1 if net.context else 2 * m
-        up_len.append(m)
-        m = m - (ku - 1) if net.context else m
-    T_out = net.output_length(n)
-
-    def conv(lo: int, hi: int, k: int) -> tuple[int, int]:
-        return (lo, hi + k - 1) if net.context else (lo - k // 2, hi + k // 2)
-
-    def down(i: int, lo: int, hi: int) -> tuple[int, int]:  # samples of skip i (i = L: bottleneck)
-        lo, hi = conv(lo, hi, kd)
-        return (lo, hi) if i == 0 else down(i - 1, 2 * lo, 2 * hi)
-
-    def up(i: int, lo: int, hi: int) -> tuple[int, int]:  # samples of up block i's output
-        lo, hi = conv(lo, hi, ku)  # in concat(crop(skip), upsampled)
-        level = L - 1 - i
-        off = (skip_len[level] - up_len[i]) // 2
-        below = (lo // 2, -(-hi // 2))  # linear (or learned) interpolation reads x[i], x[i+1]
-        deeper = down(L, *below) if i == 0 else up(i - 1, *below)
-        return min(deeper[0], down(level, lo + off, hi + off)[0]), max(deeper[1], down(level, lo + off, hi + off)[1])
-
-    last = up_len[-1] - (ku - 1) if net.context else up_len[-1]  # length of the last up output
-    mix_off = (n - last) // 2
-    best = 0
-    for j in range(T_out // 2 - period // 2, T_out // 2 - period // 2 + period):
-        lo, hi = conv(j, j, ko)  # the head reads concat(crop(mix), x)
-        a = up(L - 1, lo, hi)
-        lo, hi = min(a[0], lo + mix_off), max(a[1], hi + mix_off)
-        if net.output == "difference":  # the last source reads the cropped mixture directly
-            c = j + (n - T_out) // 2
-            lo, hi = min(lo, c), max(hi, c)
-        lo, hi = max(lo, 0), min(hi, n - 1)  # samples outside the input are zero padding
-        best = max(best, hi - lo + 1)
-    return best

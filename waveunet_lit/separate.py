@@ -8,10 +8,14 @@ the song, its model-rate copy, one model-rate buffer of stems and the returned s
 
 Two tiling rules, chosen from the model's length arithmetic:
 
-* **'valid' models** (``output_length(n) < n``, the Wave-U-Net with context): tiles start
-  ``hop`` samples apart and each keeps the first ``hop`` samples of its output, where ``hop``
-  is a multiple of the model's ``stride``; every tile carries its own context, so tiling gives
-  exactly what one forward pass over the whole song would. The song's two ends get zero
+* **'valid' models** (``output_length(n) < n``: the Wave-U-Net with context, the port's
+  U-Net): tiles start ``hop`` samples apart and each keeps the first ``hop`` samples of its
+  output, where ``hop`` is a multiple of the model's ``period`` (the shift its output follows
+  exactly, see :mod:`waveunet_lit.models.common`); every tile carries its own context, so
+  tiling gives what one forward pass over the whole song would: exactly for the Wave-U-Net,
+  to ~1e-5 for the port's fixed resampling (its reflect padding reaches the first output
+  samples). Layers with statistics over the whole tile (``GroupNorm``) make every output
+  depend on the tile, so no tiling can equal one pass for them. The song's two ends get zero
   context, as in the paper's code.
 * **'same' models** (``output_length(n) == n``: spectrogram models, the Wave-U-Net without
   context): tiles overlap by ``overlap`` of their length and are cross-faded with a trapezoid
@@ -22,29 +26,25 @@ Test-time shift averaging (``shifts=N``) runs the song ``N`` times, delayed by s
 offsets, and averages the stems. For a model with a difference output the stems still add
 up to the input: every tile's do, and averaging keeps sums.
 
-Channels: a mono model gets the average of all channels and its stems are copied to every
-channel; a stereo model gets a mono file duplicated and its stems are averaged back to mono.
+Channels follow :func:`waveunet_lit.audio.to_channels`: a mono model gets the average of all
+channels and its stems are copied to every channel; a stereo model gets a mono file duplicated
+and its stems are averaged back to mono.
 """
 
-import itertools
 import math
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
-import torchaudio.functional as AF
 from torch import nn
 from tqdm.auto import tqdm
 
-from .atomic import atomic_path
+from .audio import model_device, model_dtype, read_audio, resample_into, to_channels, write_audio
 
-__all__ = ["separate", "read_audio", "write_audio", "separate_file", "resample_into", "tile_plan"]
+# read_audio and write_audio live in waveunet_lit.audio (importable from here too: separate_file
+# and the web app use them).
+__all__ = ["separate", "separate_file", "tile_plan"]
 
 
 def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25) -> dict[str, int | bool]:
@@ -57,28 +57,33 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
         overlap: fraction of a tile shared with the next one, for 'same' models.
 
     Returns:
-        ``{"n_in", "n_out", "hop", "offset", "overlap_add", "stride"}`` (ints and a bool).
+        ``{"n_in", "n_out", "hop", "offset", "overlap_add", "period"}`` (ints and a bool).
 
     Example:
         >>> from waveunet_lit.models import WaveUNet
         >>> net = WaveUNet(sources=("vocals", "accompaniment"), sample_rate=8000, levels=3, features=4)
         >>> plan = tile_plan(net, segment=1000)
-        >>> plan["hop"] % net.stride, plan["overlap_add"], plan["n_in"] - plan["n_out"] == 2 * plan["offset"]
+        >>> plan["hop"] % net.period, plan["overlap_add"], plan["n_in"] - plan["n_out"] == 2 * plan["offset"]
         (0, False, True)
     """
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
     if segment is not None and segment < 1:
         raise ValueError(f"segment must be a positive number of samples, got {segment}")
-    stride = int(getattr(model, "stride", 1))
-    n_in = model.valid_length(max(segment or 3 * model.sample_rate, stride))
+    period = int(model.period)
+    n_in = model.valid_length(max(segment or 3 * model.sample_rate, period))
     n_out = model.output_length(n_in)
     overlap_add = n_out == n_in
     if overlap_add:
         hop = max(1, round(n_in * (1 - overlap)))
     else:
-        hop = n_out // stride * stride
-    return {"n_in": n_in, "n_out": n_out, "hop": hop, "offset": (n_in - n_out) // 2, "overlap_add": overlap_add, "stride": stride}
+        hop = n_out // period * period  # the next tile sees the same sampling grid
+        if hop < 1:
+            raise ValueError(
+                f"tile_plan: {type(model).__name__} returns {n_out} samples for {n_in}, fewer than its "
+                f"period {period}: its output_length or period is wrong"
+            )
+    return {"n_in": n_in, "n_out": n_out, "hop": hop, "offset": (n_in - n_out) // 2, "overlap_add": overlap_add, "period": period}
 
 
 def _fade_window(n: int, hop: int) -> torch.Tensor:
@@ -115,42 +120,6 @@ def _tile(x: torch.Tensor, start: int, length: int) -> torch.Tensor:
     return torch.nn.functional.pad(x[:, a:b], (a - start, start + length - b))  # (C, length)
 
 
-def resample_into(src: torch.Tensor, orig: int, new: int, out: torch.Tensor, block: int = 1 << 18) -> torch.Tensor:
-    """Resample ``src (..., T)`` from ``orig`` to ``new`` Hz into ``out (..., T')``, block by
-    block: the same samples as ``torchaudio.functional.resample`` on the whole signal (cut or
-    zero-padded to ``T'``), without its full-length temporaries.
-
-    torchaudio computes output frame ``i`` (``new / g`` samples, ``g = gcd(orig, new)``) from
-    input samples ``i * orig / g - width .. (i + 1) * orig / g + width``; blocks that start on a
-    frame and carry that many extra input samples on both sides give the same frames.
-
-    Example:
-        >>> x = torch.randn(2, 3, 10_000)
-        >>> out = resample_into(x, 44100, 8000, torch.empty(2, 3, 1814), block=1000)
-        >>> bool(torch.allclose(out, AF.resample(x, 44100, 8000)[..., :1814], atol=1e-5))
-        True
-    """
-    g = math.gcd(orig, new)
-    o, n = orig // g, new // g
-    width = math.ceil(6 * o / (min(o, n) * 0.99))  # torchaudio's default lowpass_filter_width=6, rolloff=0.99
-    margin = math.ceil((width + o) / o) * o  # whole frames of input
-    T_src, T_out = src.shape[-1], out.shape[-1]
-    total = min(math.ceil(n * T_src / o), T_out)
-    out[..., total:] = 0
-    frames_per_block = max(1, block // o)
-    for f0 in range(0, math.ceil(T_src / o), frames_per_block):
-        a = f0 * o
-        b = min(a + frames_per_block * o, T_src)
-        lo, hi = max(a - margin, 0), min(b + margin, T_src)
-        chunk = src[..., lo:hi].reshape(-1, hi - lo).to(torch.float32)  # (rows, hi - lo)
-        y = AF.resample(chunk, orig, new).reshape(*src.shape[:-1], -1)  # (..., ~(hi - lo) * n / o)
-        k0 = (a - lo) // o * n
-        start, stop = f0 * n, min(math.ceil(n * b / o), total)
-        if stop > start:
-            out[..., start:stop] = y[..., k0 : k0 + stop - start]
-    return out
-
-
 @torch.inference_mode()
 def separate(
     model: nn.Module,
@@ -176,7 +145,7 @@ def separate(
         overlap: fraction of a tile cross-faded with the next, for 'same' models only.
         shifts: test-time shift averaging: run the song this many times, each delayed by a
             different sub-tile offset, and average (0 or 1: one plain pass). Offsets span one
-            ``stride`` for 'valid' models (their outputs repeat for larger shifts) and one hop
+            ``period`` for 'valid' models (their outputs repeat for larger shifts) and one hop
             for 'same' models.
         shift_mode: ``"fixed"`` (evenly spaced offsets, the first 0) or ``"random"``.
         seed: seed of the random offsets.
@@ -204,14 +173,8 @@ def separate(
     if shifts < 0:
         raise ValueError(f"shifts must be >= 0, got {shifts}")
     C_in, T = mix.shape
-    param = next(itertools.chain(model.parameters(), model.buffers()), None)  # NMF has buffers only
-    device = param.device if param is not None else torch.device("cpu")
-    dtype = param.dtype if param is not None else torch.float32
-    x = mix.mean(0, keepdim=True) if model.channels == 1 and C_in > 1 else mix  # (C', T)
-    if x.shape[0] != model.channels:
-        if x.shape[0] != 1:
-            raise ValueError(f"cannot feed {C_in} channels to a {model.channels}-channel model")
-        x = x.expand(model.channels, -1)  # (C, T): mono duplicated for a stereo model
+    device, dtype = model_device(model), model_dtype(model)
+    x = to_channels(mix, model.channels)  # (C, T)
     if rate != model.sample_rate:
         T_model = math.ceil(T * model.sample_rate / rate)
         x = resample_into(x, rate, model.sample_rate, torch.empty(model.channels, T_model))  # (C, T_model)
@@ -221,7 +184,7 @@ def separate(
 
     plan = tile_plan(model, segment, overlap)
     n_in, hop, offset = plan["n_in"], plan["hop"], plan["offset"]
-    period = plan["stride"] if not plan["overlap_add"] and plan["stride"] > 1 else hop
+    period = plan["period"] if not plan["overlap_add"] and plan["period"] > 1 else hop
     delays = _shift_offsets(shifts, period, shift_mode, seed)
     acc = torch.zeros(S, C, T_model)  # (S, C, T_model): the only full-length buffer of stems
     if plan["overlap_add"]:
@@ -270,69 +233,13 @@ def separate(
         del acc
     else:
         est = acc  # (S, C, T)
-    if C != C_in:
-        # back to the song's channels: mono stems copied, or stereo stems averaged to mono
-        est = est.expand(-1, C_in, -1).contiguous() if C == 1 else est.mean(1, keepdim=True)  # (S, C_in, T)
+    if C != C_in:  # back to the song's channels, by the same rule
+        est = to_channels(est, C_in).contiguous()  # (S, C_in, T)
     return est
 
 
 # ---------------------------------------------------------------------------------------------
 # files
-
-
-def _read_with_ffmpeg(path: Path, why: str) -> tuple[torch.Tensor, int]:
-    """Decode any format ffmpeg knows (mp3, m4a, ...) through a temporary float WAV file."""
-    if shutil.which("ffmpeg") is None:
-        raise ValueError(
-            f"cannot read {path} as audio: soundfile cannot ({why}) and the ffmpeg program is not installed "
-            "(Debian/Ubuntu: apt-get install ffmpeg)"
-        )
-    with tempfile.TemporaryDirectory(prefix="waveunet-") as tmp:
-        wav = Path(tmp) / "decoded.wav"
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(path), "-vn", "-c:a", "pcm_f32le", str(wav)]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0 or not wav.is_file():
-            detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ValueError(f"cannot read {path} as audio: soundfile cannot ({why}) and ffmpeg cannot either ({detail})")
-        audio, rate = sf.read(str(wav), dtype="float32", always_2d=True)
-    return torch.from_numpy(audio.T.copy()), rate  # (C, T)
-
-
-def read_audio(path: str | Path) -> tuple[torch.Tensor, int]:
-    """Read an audio file as ``((C, T) float32, rate)``: wav, flac, ogg ... with soundfile,
-    anything else (mp3 on old libsndfile, m4a, ...) through the ``ffmpeg`` program.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: neither soundfile nor ffmpeg can read it, or it holds no samples (the
-            message names the file).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"audio file not found: {path}")
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        audio = torch.from_numpy(data.T.copy())  # (C, T) -- soundfile gives (T, C)
-    except Exception as err:  # noqa: BLE001 - libsndfile raises several classes
-        audio, rate = _read_with_ffmpeg(path, str(err).strip() or type(err).__name__)
-    if audio.shape[-1] == 0:
-        raise ValueError(f"{path} holds no audio samples")
-    return audio, rate
-
-
-def write_audio(path: str | Path, audio: torch.Tensor, rate: int) -> None:
-    """Write ``(C, T)`` audio as ``.wav`` (32-bit float) or ``.flac`` (24-bit, clipped to
-    [-1, 1]) atomically: to a temporary file first, renamed when complete, so an interrupted
-    run never leaves a half-written file under ``path``."""
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").upper()
-    if fmt not in ("WAV", "FLAC"):
-        raise ValueError(f"unsupported output format {path.suffix!r} for {path}: use .wav or .flac")
-    data = audio.T.numpy().astype(np.float32)  # (T, C)
-    if fmt == "FLAC":
-        data = np.clip(data, -1.0, 1.0)  # integer PCM: out-of-range floats would wrap around
-    with atomic_path(path) as tmp:
-        sf.write(tmp, data, rate, format=fmt, subtype="FLOAT" if fmt == "WAV" else "PCM_24")
 
 
 def separate_file(model: nn.Module, path: str | Path, out_dir: str | Path, ext: str = "wav", **kwargs) -> list[Path]:

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchaudio.functional as AF
 
 from ..atomic import atomic_path
+from ..audio import default_data_root, resample, to_channels
 from .tracks import STEMS, dataset_format, find_tracks
 
 __all__ = ["CachedTrack", "prepare_cache", "open_cache", "default_cache_dir", "cache_settings", "CACHE_VERSION"]
@@ -62,7 +62,7 @@ def default_cache_dir(root: str | Path, rate: int, channels: int, dtype: str = "
     leaf = f"{rate}hz-{channels}ch-{dtype}"
     if os.access(root, os.W_OK):
         return root / ".waveunet-cache" / leaf
-    base = Path(os.environ.get("WAVEUNET_DATA") or Path.home() / ".cache" / "waveunet-lit")
+    base = default_data_root()
     tag = hashlib.sha1(str(root).encode()).hexdigest()[:10]
     return base / "cache" / f"{root.name}-{tag}" / leaf
 
@@ -73,13 +73,9 @@ def _file_record(path: Path) -> dict:
 
 
 def _convert(audio: np.ndarray, rate: int, to_rate: int, channels: int) -> np.ndarray:
-    """Resample ``(C, T)`` to ``to_rate`` and convert to ``channels`` (mono mean, or duplicate)."""
-    x = torch.from_numpy(audio)
-    if x.shape[0] != channels:
-        x = x.mean(0, keepdim=True).expand(channels, -1)  # (channels, T)
-    if rate != to_rate:
-        x = AF.resample(x.contiguous(), rate, to_rate)  # (channels, T')
-    return x.numpy()
+    """Resample ``(C, T)`` to ``to_rate`` and convert to ``channels`` (:func:`~waveunet_lit.audio.to_channels`)."""
+    x = to_channels(torch.from_numpy(audio), channels)  # (channels, T)
+    return resample(x, rate, to_rate).contiguous().numpy()  # (channels, T')
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-import torchaudio.functional as AF
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from ..audio import resample, to_channels
 from .augment import Augmentation, apply_augmentations, input_length
 from .cache import open_cache, prepare_cache
 from .toy import default_toy_root, generate_toy_musdb
@@ -141,10 +141,9 @@ class ChunkDataset(Dataset):
         read_start = max(start - margin, 0)
         native = self._native(track, frames) + (start - read_start) + margin
         x = sum(torch.from_numpy(track.read(stem, read_start, native)) for stem in stems)  # (C_file, native)
-        if x.shape[0] != self.channels:
-            x = x.mean(0, keepdim=True).expand(self.channels, -1)  # mono <-> stereo
+        x = to_channels(x, self.channels)  # (C, native)
         if track.rate != self.rate:
-            x = AF.resample(x.contiguous(), track.rate, self.rate)  # (C, ~frames)
+            x = resample(x, track.rate, self.rate)  # (C, ~frames)
             skip = math.floor((start - read_start) * self.rate / track.rate)
             x = x[:, skip : skip + frames]
         x = x[:, :frames]

@@ -32,6 +32,7 @@ import numpy as np
 import soundfile as sf
 
 from ..atomic import atomic_path
+from ..audio import default_data_root
 from .tracks import STEMS
 
 __all__ = ["render_dataset", "compose", "write_midi", "default_rendered_root", "find_soundfont"]
@@ -65,8 +66,7 @@ GROOVES = (  # (kick steps, snare steps, hat steps) in 16ths of one bar
 
 def default_rendered_root() -> Path:
     """``$WAVEUNET_DATA/rendered-musdb`` or ``~/.cache/waveunet-lit/rendered-musdb``."""
-    base = os.environ.get("WAVEUNET_DATA") or Path.home() / ".cache" / "waveunet-lit"
-    return Path(base) / "rendered-musdb"
+    return default_data_root() / "rendered-musdb"
 
 
 def find_soundfont(soundfont: str | Path | None = None) -> Path:

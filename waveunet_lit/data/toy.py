@@ -14,11 +14,12 @@ The layout is MUSDB18-HQ's: ``root/{train,test}/<track>/{mixture,vocals,drums,ba
 with ``mixture = vocals + drums + bass + other`` (up to 16-bit rounding, as in MUSDB18-HQ).
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from ..audio import default_data_root
 
 __all__ = ["generate_toy_musdb", "default_toy_root", "SOURCES"]
 
@@ -28,8 +29,7 @@ SOURCES = ("vocals", "drums", "bass", "other")
 def default_toy_root() -> Path:
     """Where the toy dataset lives unless told otherwise: ``$WAVEUNET_DATA/toy-musdb`` or
     ``~/.cache/waveunet-lit/toy-musdb``."""
-    base = os.environ.get("WAVEUNET_DATA") or Path.home() / ".cache" / "waveunet-lit"
-    return Path(base) / "toy-musdb"
+    return default_data_root() / "toy-musdb"
 
 
 def _midi_hz(note: float) -> float:

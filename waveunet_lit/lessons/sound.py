@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from ..audio import to_channels
+
 __all__ = ["listen", "MAX_RATE", "MAX_SECONDS"]
 
 MAX_RATE = 16_000  # Hz: clips in notebooks are at most this rate ...
@@ -37,7 +39,7 @@ def listen(x: torch.Tensor | np.ndarray, rate: int, normalize: bool = False):
 
     x = torch.as_tensor(x, dtype=torch.float32)
     if x.dim() == 2:
-        x = x.mean(0)  # (T,)
+        x = to_channels(x, 1)[0]  # (T,): the package's one channel rule
     if x.dim() != 1:
         raise ValueError(f"listen expects (T,) or (C, T) samples, got shape {tuple(x.shape)}")
     if rate > MAX_RATE:

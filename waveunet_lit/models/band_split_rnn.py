@@ -227,6 +227,12 @@ class BandSplitRNN(nn.Module):
         """
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
+    @property
+    def period(self) -> int:
+        """``hop_length``: the frame grid. (The BLSTMs see the whole input, so no shift leaves
+        the output unchanged; a shift by the hop at least keeps the frames' sampling grid.)"""
+        return self.stft.hop_length
+
     def output_length(self, n: int) -> int:
         """``n``: the STFT pair reconstructs every length exactly.
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix, record_init
+from .common import check_context, check_mix, hull, record_init, widest_span
 from .wave_u_net import linear_upsample
 
 __all__ = ["DilatedWaveUNet", "DilatedBlock"]
@@ -123,8 +123,7 @@ class DilatedWaveUNet(nn.Module):
             raise ValueError(f"DilatedWaveUNet: branches must be distinct positive base dilations, got {branches}")
         if output_activation not in ("tanh", "identity"):
             raise ValueError(f"DilatedWaveUNet: output_activation must be 'tanh' or 'identity', got {output_activation!r}")
-        if 2**levels > 600 * sample_rate:
-            raise ValueError(f"DilatedWaveUNet: levels={levels} needs inputs of more than 10 minutes; use fewer levels")
+        check_context("DilatedWaveUNet", 2**levels, sample_rate, f"levels={levels}")
         self.sources = tuple(sources)
         self.channels = channels
         self.sample_rate = sample_rate
@@ -160,6 +159,11 @@ class DilatedWaveUNet(nn.Module):
         x = torch.cat([x, mix], dim=1)  # (B, Fc + C, T)
         out = torch.stack([head(x) for head in self.heads], dim=1)  # (B, S, C, T)
         return torch.tanh(out) if self.output_activation == "tanh" else out
+
+    @property
+    def period(self) -> int:
+        """``2 ** levels``: the output follows input shifts by multiples of it."""
+        return 2**self.levels
 
     # ---------------------------------------------------------------- length arithmetic
     def output_length(self, n: int) -> int:
@@ -201,11 +205,9 @@ class DilatedWaveUNet(nn.Module):
             lo, hi = lo - h, hi + h  # in concat(upsampled, skip i)
             below = (lo // 2, -(-hi // 2))  # linear interpolation reads x[o // 2] and x[ceil(o / 2)]
             deeper = down(L, *below) if i == L - 1 else up(i + 1, *below)
-            skip = down(i, lo, hi)
-            return min(deeper[0], skip[0]), max(deeper[1], skip[1])
+            return hull(deeper, down(i, lo, hi))
 
-        lo, hi = up(0, j, j)
-        return min(lo, j), max(hi, j)  # the 1x1 head also reads the mixture at j
+        return hull(up(0, j, j), (j, j))  # the 1x1 head also reads the mixture at j
 
     def receptive_field(self) -> int:
         """Input samples that can influence one output sample (most over output positions).
@@ -214,5 +216,4 @@ class DilatedWaveUNet(nn.Module):
             >>> DilatedWaveUNet(levels=1, kernel_size=3, depth=2, dilation_growth=2).receptive_field()
             27
         """
-        spans = (self.input_span(j) for j in range(2**self.levels))
-        return max(hi - lo + 1 for lo, hi in spans)
+        return widest_span(self.input_span, self.period)

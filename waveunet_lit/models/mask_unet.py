@@ -23,16 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix, record_init
-from .strided import (
-    MAX_CONTEXT_SECONDS,
-    check_strided_args,
-    hull,
-    strided_lengths,
-    strided_min_length,
-    transposed_input_span,
-    conv_input_span,
-)
+from .common import check_context, check_mix, hull, record_init, widest_span
+from .strided import check_strided_args, conv_input_span, strided_lengths, strided_min_length, transposed_input_span
 
 __all__ = ["MaskUNet"]
 
@@ -47,7 +39,8 @@ class MaskUNet(nn.Module):
         levels: encoder/decoder levels L; level ``i`` (0-based) has ``features * 2**i`` filters.
         features: filters of the first level (16, doubling to 512 over 6 levels).
         kernel_size: kernel k of every strided and transposed convolution.
-        stride: resampling factor per level (2 in the recipe).
+        stride: resampling factor per level (2 in the recipe); the model's :attr:`period` is
+            ``stride ** levels``.
         padding: zero padding p of the convolutions, ``0 <= p <= (k - 1) // 2``.
         dropout: dropout probability in the first decoder layers (0.5 in the recipe).
         dropout_layers: how many decoder layers, from the bottom, use dropout (3 in the recipe);
@@ -98,8 +91,8 @@ class MaskUNet(nn.Module):
             raise ValueError(f"MaskUNet: dropout_layers must be >= 0, got {dropout_layers}")
         if mask not in ("sigmoid", "softmax"):
             raise ValueError(f"MaskUNet: mask must be 'sigmoid' or 'softmax', got {mask!r}")
-        if strided_min_length(kernel_size, stride, padding, levels) > MAX_CONTEXT_SECONDS * sample_rate:
-            raise ValueError(f"MaskUNet: levels={levels} with stride={stride} needs over {MAX_CONTEXT_SECONDS} s of input")
+        check_context("MaskUNet", strided_min_length(kernel_size, stride, padding, levels), sample_rate,
+                      f"levels={levels} with stride={stride}")
         self.sources = tuple(sources)
         self.channels = channels
         self.sample_rate = sample_rate
@@ -150,6 +143,16 @@ class MaskUNet(nn.Module):
         except ValueError as err:
             raise ValueError(f"MaskUNet: {err}") from None
 
+    @property
+    def period(self) -> int:
+        """``stride ** levels``: the output follows input shifts by multiples of it.
+
+        Example:
+            >>> MaskUNet().period
+            64
+        """
+        return self.stride**self.levels
+
     # ---------------------------------------------------------------- length arithmetic
     def output_length(self, n: int) -> int:
         """Output samples for ``n`` input samples: ``n``, once ``n >= valid_length(1)``.
@@ -195,5 +198,4 @@ class MaskUNet(nn.Module):
             >>> MaskUNet(levels=1, kernel_size=4, stride=2, padding=1).receptive_field()
             6
         """
-        spans = (self.input_span(j) for j in range(self.stride**self.levels))
-        return max(hi - lo + 1 for lo, hi in spans)
+        return widest_span(self.input_span, self.period)

@@ -278,6 +278,12 @@ class NMF(nn.Module):
             out = self.stft.inverse(masks * spec[:, None], T)  # (B, S, C, T)
         return out.to(mix.dtype)
 
+    @property
+    def period(self) -> int:
+        """``hop_length``: every frame is separated on its own, so shifting the input by whole
+        frames shifts the output alike (away from the borders)."""
+        return self.stft.hop_length
+
     def output_length(self, n: int) -> int:
         """``n``: the STFT pair reconstructs every length exactly."""
         if n < 1:

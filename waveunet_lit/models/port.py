@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import center_crop, check_mix, record_init
+from .common import center_crop, check_context, check_mix, hull, record_init, widest_span
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
 
@@ -269,8 +269,7 @@ class PortWaveUNet(nn.Module):
             self.widths = [features * 2**i for i in range(levels)]
         # Length arithmetic needs no layers: refuse absurd sizes before allocating them.
         self._first_valid = self._smallest_bottleneck()
-        if self.valid_length(1) > 600 * sample_rate:
-            raise ValueError(f"PortWaveUNet: levels={levels} with strides={strides} needs over 10 minutes of input; use fewer levels")
+        check_context("PortWaveUNet", self.valid_length(1), sample_rate, f"levels={levels} with strides={strides}")
         args = (self.widths, kernel_size, strides, depth, norm, resampling, filter_taps)
         S, C = len(self.sources), channels
         if separate:
@@ -285,6 +284,17 @@ class PortWaveUNet(nn.Module):
         T_out = self.output_length(T)  # raises a clear ValueError for lengths it cannot take
         out = torch.cat([net(mix) for net in self.nets], dim=1)  # (B, S*C, T_out)
         return out.reshape(B, len(self.sources), C, T_out)  # (B, S, C, T_out)
+
+    @property
+    def period(self) -> int:
+        """``strides ** (levels - 1)``: the output follows input shifts by multiples of it (with
+        ``norm="group"`` only up to the per-input statistics of the group norm).
+
+        Example:
+            >>> PortWaveUNet(levels=6, strides=4).period
+            1024
+        """
+        return self.strides ** (self.levels - 1)
 
     # ---------------------------------------------------------------- length arithmetic
     def _trace(self, n: int) -> list[tuple[str, int]]:
@@ -415,7 +425,7 @@ class PortWaveUNet(nn.Module):
             else:
                 lo, hi = -(-lo // s), (hi + k - 1) // s
             b = down_input(n, lo, hi + D) if i == n - 1 else up_output(i + 1, lo, hi)
-            return min(a[0], b[0]), max(a[1], b[1])
+            return hull(a, b)
 
         return up_output(0, j, j)
 
@@ -429,5 +439,4 @@ class PortWaveUNet(nn.Module):
             >>> PortWaveUNet(levels=2, features=8, strides=2, kernel_size=3, filter_taps=5).receptive_field()
             21
         """
-        spans = (self.input_span(j) for j in range(self.strides ** (self.levels - 1)))
-        return max(hi - lo + 1 for lo, hi in spans)
+        return widest_span(self.input_span, self.period)

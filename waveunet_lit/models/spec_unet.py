@@ -202,6 +202,16 @@ class SpecUNet(nn.Module):
         out = self.stft.inverse(with_phase_of(estimate, spec[:, None]), T)  # (B, S, C, T)
         return out
 
+    @property
+    def period(self) -> int:
+        """``hop_length * 2 ** levels``: one frame of the U-Net's coarsest level.
+
+        Example:
+            >>> SpecUNet(hop_length=512, filters=(8, 16, 32)).period
+            4096
+        """
+        return self.stft.hop_length * self.multiple
+
     def output_length(self, n: int) -> int:
         """``n``: the STFT pair reconstructs every length exactly (see the module docstring).
 

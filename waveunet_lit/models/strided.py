@@ -25,12 +25,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import check_mix, record_init
+from .common import check_context, check_mix, hull, record_init, widest_span
 
 __all__ = ["StridedWaveUNet", "strided_lengths", "strided_min_length"]
-
-#: Models needing more input than this many seconds for one output sample are refused.
-MAX_CONTEXT_SECONDS = 600
 
 
 def check_strided_args(name: str, kernel_size: int, stride: int, padding: int, levels: int) -> None:
@@ -101,11 +98,6 @@ def transposed_input_span(lo: int, hi: int, kernel_size: int, stride: int, paddi
     return -((-(lo + padding - kernel_size + 1)) // stride), (hi + padding) // stride
 
 
-def hull(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    """Smallest interval containing the intervals ``a`` and ``b``."""
-    return min(a[0], b[0]), max(a[1], b[1])
-
-
 class StridedWaveUNet(nn.Module):
     """Wave-U-Net with strided-convolution downsampling and transposed-convolution upsampling.
 
@@ -116,7 +108,8 @@ class StridedWaveUNet(nn.Module):
         levels: number of down/up-sampling levels L.
         features: level ``i`` (1-based) has ``features * i`` filters, as in the Wave-U-Net.
         kernel_size: kernel k of every strided and transposed convolution (``>= stride``).
-        stride: resampling factor s per level (``>= 2``).
+        stride: resampling factor s per level (``>= 2``); the model's :attr:`period` is
+            ``stride ** levels``.
         padding: zero padding p of the strided convolutions, ``0 <= p <= (k - 1) // 2``;
             ``p = (k - s) / 2`` centres each output on its input samples.
         bottleneck_kernel: odd kernel of the 'same'-padded bottleneck convolution.
@@ -156,11 +149,8 @@ class StridedWaveUNet(nn.Module):
             raise ValueError(f"StridedWaveUNet: bottleneck_kernel must be a positive odd number, got {bottleneck_kernel}")
         if output_activation not in ("tanh", "identity"):
             raise ValueError(f"StridedWaveUNet: output_activation must be 'tanh' or 'identity', got {output_activation!r}")
-        if strided_min_length(kernel_size, stride, padding, levels) > MAX_CONTEXT_SECONDS * sample_rate:
-            raise ValueError(
-                f"StridedWaveUNet: levels={levels} with stride={stride} needs more than "
-                f"{MAX_CONTEXT_SECONDS} s of input for one output sample; use fewer levels"
-            )
+        check_context("StridedWaveUNet", strided_min_length(kernel_size, stride, padding, levels), sample_rate,
+                      f"levels={levels} with stride={stride}")
         self.sources = tuple(sources)
         self.channels = channels
         self.sample_rate = sample_rate
@@ -207,6 +197,16 @@ class StridedWaveUNet(nn.Module):
         except ValueError as err:
             raise ValueError(f"StridedWaveUNet: {err}") from None
 
+    @property
+    def period(self) -> int:
+        """``stride ** levels``: the output follows input shifts by multiples of it.
+
+        Example:
+            >>> StridedWaveUNet(levels=3, kernel_size=8, stride=4, padding=2).period
+            64
+        """
+        return self.stride**self.levels
+
     # ---------------------------------------------------------------- length arithmetic
     def output_length(self, n: int) -> int:
         """Output samples for ``n`` input samples: ``n`` itself, once ``n >= valid_length(1)``.
@@ -249,12 +249,11 @@ class StridedWaveUNet(nn.Module):
     def receptive_field(self) -> int:
         """Input samples that can influence one output sample, the most over output positions.
 
-        The span repeats with period ``stride ** levels`` along the output, so that many
-        positions are enough.
+        The span repeats with :attr:`period` along the output, so that many positions are
+        enough.
 
         Example:
             >>> StridedWaveUNet(levels=1, kernel_size=4, stride=2, padding=1, bottleneck_kernel=1).receptive_field()
             6
         """
-        spans = (self.input_span(j) for j in range(self.stride**self.levels))
-        return max(hi - lo + 1 for lo, hi in spans)
+        return widest_span(self.input_span, self.period)

@@ -32,9 +32,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import center_crop, check_mix, record_init
+from .common import center_crop, check_context, check_mix, record_init, widest_span
 
-__all__ = ["WaveUNet", "LearnedInterpolation", "PRESETS"]
+__all__ = ["WaveUNet", "LearnedInterpolation", "PRESETS", "waveunet_receptive_field"]
 
 
 class LearnedInterpolation(nn.Module):
@@ -162,6 +162,7 @@ class WaveUNet(nn.Module):
         self.upsampling = upsampling
         self.output = output
         self.output_activation = output_activation
+        check_context("WaveUNet", self.valid_length(1), sample_rate, f"levels={levels}")
 
         def conv(c_in: int, c_out: int, k: int) -> nn.Conv1d:
             return nn.Conv1d(c_in, c_out, k, padding=0 if context else k // 2)
@@ -206,15 +207,13 @@ class WaveUNet(nn.Module):
         return out
 
     def receptive_field(self) -> int:
-        """Input samples one output sample can depend on (the widest over output positions);
-        :mod:`waveunet_lit.receptive_field` computes it and checks it with a gradient probe."""
-        from ..receptive_field import waveunet_receptive_field
-
+        """Input samples one output sample can depend on (the widest over output positions,
+        :func:`waveunet_receptive_field`); the tests check it with a gradient probe."""
         return waveunet_receptive_field(self)
 
     @property
-    def stride(self) -> int:
-        """Shifts of the input by multiples of ``stride`` samples shift the output alike (the
+    def period(self) -> int:
+        """``2 ** levels``: shifts of the input by multiples of it shift the output alike (the
         decimations see the same sample grid); :func:`waveunet_lit.separate.separate` tiles
         songs with such hops."""
         return 2**self.levels
@@ -282,6 +281,66 @@ class WaveUNet(nn.Module):
         if name not in PRESETS:
             raise ValueError(f"unknown Wave-U-Net preset {name!r}; choose one of {sorted(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
+
+
+def waveunet_receptive_field(net: "WaveUNet", n: int | None = None) -> int:
+    """Receptive field of the classic :class:`WaveUNet`, by integer interval arithmetic.
+
+    With context the skip crops depend on the parity of the lengths, so the answer is computed
+    for an input of ``n`` samples (default: a valid length with a few output periods), over
+    ``2 ** levels`` central output positions.
+
+    Example:
+        >>> waveunet_receptive_field(WaveUNet(levels=1, features=2, context=False))
+        49
+    """
+    L = net.levels
+    kd, ku, ko = net.kernels
+    period = 2**L
+    if n is None:
+        n = net.valid_length(4 * period) if net.context else net.valid_length(period * (2 * (kd + ku) + 4))
+    # Follow the forward pass to get every tensor's length, hence the crop offsets.
+    m, skip_len = n, []
+    for _ in range(L):
+        m = m - (kd - 1) if net.context else m
+        skip_len.append(m)
+        m = (m + 1) // 2
+    m = m - (kd - 1) if net.context else m
+    up_len = []  # length after upsampling, from the bottom
+    for _ in range(L):
+        m = 2 * m - 1 if net.context else 2 * m
+        up_len.append(m)
+        m = m - (ku - 1) if net.context else m
+    T_out = net.output_length(n)
+
+    def conv(lo: int, hi: int, k: int) -> tuple[int, int]:
+        return (lo, hi + k - 1) if net.context else (lo - k // 2, hi + k // 2)
+
+    def down(i: int, lo: int, hi: int) -> tuple[int, int]:  # samples of skip i (i = L: bottleneck)
+        lo, hi = conv(lo, hi, kd)
+        return (lo, hi) if i == 0 else down(i - 1, 2 * lo, 2 * hi)
+
+    def up(i: int, lo: int, hi: int) -> tuple[int, int]:  # samples of up block i's output
+        lo, hi = conv(lo, hi, ku)  # in concat(crop(skip), upsampled)
+        level = L - 1 - i
+        off = (skip_len[level] - up_len[i]) // 2
+        below = (lo // 2, -(-hi // 2))  # linear (or learned) interpolation reads x[i], x[i+1]
+        deeper = down(L, *below) if i == 0 else up(i - 1, *below)
+        return min(deeper[0], down(level, lo + off, hi + off)[0]), max(deeper[1], down(level, lo + off, hi + off)[1])
+
+    last = up_len[-1] - (ku - 1) if net.context else up_len[-1]  # length of the last up output
+    mix_off = (n - last) // 2
+    def span(j: int) -> tuple[int, int]:  # input samples of output j (clipped to the input)
+        lo, hi = conv(j, j, ko)  # the head reads concat(crop(mix), x)
+        a = up(L - 1, lo, hi)
+        lo, hi = min(a[0], lo + mix_off), max(a[1], hi + mix_off)
+        if net.output == "difference":  # the last source reads the cropped mixture directly
+            c = j + (n - T_out) // 2
+            lo, hi = min(lo, c), max(hi, c)
+        return max(lo, 0), min(hi, n - 1)  # samples outside the input are zero padding
+
+    first = T_out // 2 - period // 2  # one period of central outputs, away from the borders
+    return widest_span(lambda j: span(first + j), period)
 
 
 _VOICE = ("vocals", "accompaniment")
