@@ -16,10 +16,8 @@ import argparse
 import json
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import soundfile as sf
 import torch
@@ -31,7 +29,6 @@ sys.path.insert(0, str(REPO))
 
 from compare_variants import build  # noqa: E402  (the recipes and their CPU sizes: one place)
 
-from waveunet_lit.data import MusdbDataModule  # noqa: E402
 from waveunet_lit.data.render import default_rendered_root, render_dataset  # noqa: E402
 from waveunet_lit.evaluate import ideal_ratio_mask, score_track  # noqa: E402
 from waveunet_lit.separate import separate  # noqa: E402
@@ -53,17 +50,16 @@ def load_song(folder: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train(recipe: str, root: Path, seconds: float) -> torch.nn.Module:
-    """A recipe's model trained for ``seconds`` of wall time on the rendered songs."""
+    """A recipe's model trained for ``seconds`` of wall time on the rendered songs, built as
+    ``bench/compare_variants.py`` builds it (the config's recipe at its CPU size)."""
     torch.manual_seed(0)
     # BandSplitRNN's band edges are set in Hz up to 8 kHz: it keeps its config's 16 kHz, and
     # separate() resamples the song to it and back
-    system, _ = build(recipe, full=False, sample_rate=None if recipe == "band_split_rnn" else RATE)
-    data = MusdbDataModule(root=str(root), segment=8192, batch_size=8, num_workers=0, samples_per_epoch=10**6)
-    trainer = L.Trainer(max_time=timedelta(seconds=seconds), max_epochs=-1, limit_val_batches=0, num_sanity_val_steps=0,
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        accelerator="cpu")
-    trainer.fit(system, datamodule=data)
-    return system.model.eval()
+    args = argparse.Namespace(root=root, budget_seconds=seconds, accelerator="cpu", segment=8192, batch_size=8,
+                              full=False, sample_rate=None if recipe == "band_split_rnn" else RATE)
+    cli = build(recipe, args)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return cli.model.model.eval()
 
 
 def median_sdr(estimates: torch.Tensor, references: torch.Tensor) -> dict[str, float]:
