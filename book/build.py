@@ -248,7 +248,8 @@ def stage(src: Path) -> None:
         shutil.copy(BOOK / name, src / name)
     shutil.copytree(BOOK / "_ext", src / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     (src / "notebooks").mkdir()
-    shutil.copy(REPO / "notebooks" / "README.md", src / "notebooks" / "README.md")  # their table of contents
+    for page in sorted((REPO / "notebooks").glob("*.md")):  # the README (table of contents), COLAB.md ...
+        shutil.copy(page, src / "notebooks" / page.name)
     for row in notebooks():
         stage_notebook(REPO / "notebooks" / f"{row.notebook}.ipynb", src / "notebooks")
     course_pages = stage_course(src)
@@ -264,7 +265,9 @@ def stage(src: Path) -> None:
                 *[{"file": p} for p in course_pages[2:]],
             ]},
             {"caption": "Notebooks", "chapters": [
-                {"file": "notebooks/README"}, *[{"file": f"notebooks/{row.notebook}"} for row in notebooks()],
+                {"file": "notebooks/README"},
+                *[{"file": f"notebooks/{p.stem}"} for p in sorted((REPO / "notebooks").glob("*.md")) if p.stem != "README"],
+                *[{"file": f"notebooks/{row.notebook}"} for row in notebooks()],
             ]},
             {"caption": "Listening", "chapters": [{"file": "listening"}]},
             {"caption": "Reference", "chapters": [
