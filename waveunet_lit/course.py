@@ -59,7 +59,7 @@ SYLLABUS: tuple[Row, ...] = (
     Row(8, None, None),  # project 1: train a recipe, evaluate it, write up the SDR table
     Row(9, "11_separating_a_song", "separation"),
     Row(10, "12_the_wave_u_net_family", "family"),
-    Row(11, "13_spectrogram_models_and_nmf", "spectral"),
+    Row(11, "13_spectrogram_models_and_nmf", "nmf"),
     Row(12, None, None),  # final project: compare two families
 )
 
