@@ -84,9 +84,16 @@ def find_last_checkpoint(trainer: L.Trainer) -> Path:
 
 def _separate(argv: list[str]) -> int:
     from .separate import separate_file
+    from .song_folders import file_digest, plan_folders
     from .system import load_separator
 
-    p = argparse.ArgumentParser(prog="waveunet separate", description="Separate audio files into one file per source.")
+    p = argparse.ArgumentParser(
+        prog="waveunet separate", description="Separate audio files into one file per source.",
+        epilog="Each file's stems go to OUT/<stem>/ with a manifest.json (checkpoint and its sha256, settings, time). "
+               "Files sharing a stem get OUT/<stem>-<extension>/ (song.wav -> song-wav, song.mp3 -> song-mp3), "
+               "then a counter in command-line order (a/song.wav -> song-wav, b/song.wav -> song-wav-2); "
+               "the names are printed before any work starts. A song's folder is replaced as a whole when its "
+               "new stems are complete, so an interrupted run never leaves stems of two models in one folder.")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg; mp3, m4a ... through ffmpeg)")
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by `waveunet fit`")
     p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
@@ -108,15 +115,22 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--overlap must be between 0 and 0.9, got {args.overlap}")
     if args.shifts < 0:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
+    folders = plan_folders(args.files)  # decided before any work; a bad name fails here
+    for file, name in folders.items():
+        if name != file.stem:
+            print(f"note: {file} -> {Path(args.out) / name}/ (another input has the stem {file.stem!r})", file=sys.stderr)
+    if len(folders) < len(args.files):
+        print(f"note: {len(args.files) - len(folders)} file(s) given twice, separated once", file=sys.stderr)
     model = load_separator(args.checkpoint, map_location=args.device).model
+    manifest = {"checkpoint": str(Path(args.checkpoint).resolve()), "checkpoint_sha256": file_digest(args.checkpoint)}
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment else None
     progress = not args.quiet and sys.stderr.isatty()
     failures = 0
-    for file in args.files:
+    for file, name in folders.items():
         try:
-            paths = separate_file(model, file, args.out, ext=args.format, segment=segment, batch_size=args.batch_size,
-                                  overlap=args.overlap, shifts=args.shifts, shift_mode=args.shift_mode, seed=args.seed,
-                                  progress=progress)
+            paths = separate_file(model, file, args.out, ext=args.format, folder_name=name, manifest=manifest,
+                                  segment=segment, batch_size=args.batch_size, overlap=args.overlap, shifts=args.shifts,
+                                  shift_mode=args.shift_mode, seed=args.seed, progress=progress)
             for path in paths:
                 print(path)
         except (OSError, ValueError, RuntimeError) as err:
