@@ -150,7 +150,7 @@ def _evaluate(argv: list[str]) -> int:
     what.add_argument("--estimates", help="score stems separated elsewhere: ESTIMATES/<subset>/<track>/<source>.wav")
     p.add_argument("--sources", nargs="+", default=None, help="with --estimates: the sources (default: vocals drums bass other)")
     p.add_argument("--root", default=None, help="MUSDB18(-HQ) folder (default: the generated toy dataset)")
-    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots")
+    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots; one per checkpoint: scores of another checkpoint found there are refused, not overwritten")
     p.add_argument("--subset", default="test", choices=("test", "train"))
     p.add_argument("--max-tracks", type=int, default=None)
     p.add_argument("--device", default="cpu", help="cpu, cuda ...: separation and the torch scorer run there")
@@ -178,11 +178,13 @@ def _evaluate(argv: list[str]) -> int:
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
         segment=segment, batch_size=args.batch_size, shifts=args.shifts, metric=args.metric, oracle=args.oracle,
         estimates_dir=args.estimates, sources=tuple(args.sources) if args.sources else None,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet and sys.stderr.isatty(), checkpoint=args.checkpoint,
     )
     print(format_table(result))
     if result["failed"]:
-        print(f"{len(result['failed'])} track(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
+        print(f"{len(result['failed'])} track(s) failed:", file=sys.stderr)
+        for track, reason in result["failed"].items():
+            print(f"  {track}: {reason}", file=sys.stderr)
     if args.min_gain is not None:
         first = result["methods"][0]
         pairs = {s: (v, result["median"]["mixture"][s]) for s, v in result["median"][first].items()}
