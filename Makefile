@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test test-fast bench clean web web-deps
+.PHONY: install system-deps demo test test-fast bench dist clean web web-deps
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +47,12 @@ bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/data_speed.py
 
+# A wheel and an sdist in dist/, checked by twine (upload: twine upload dist/*; see notebooks/COLAB.md).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/python -m twine check --strict dist/*
+
 # The web app's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
 web-deps:
 	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing system packages: chromium"; \
@@ -62,4 +68,4 @@ web: install
 	$(BIN)/waveunet web --port $(WEB_PORT) --data "$(WEB_DATA)"
 
 clean:
-	rm -rf runs $(VENV)
+	rm -rf runs dist build $(VENV)

@@ -80,3 +80,11 @@ def pytest_sessionfinish(session, exitstatus):
     if changes:
         print("\nthe test suite wrote inside the repository (tests must use tmp_path):\n  " + "\n  ".join(changes[:50]))
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory) -> tuple[Path, Path]:
+    """``(wheel, sdist)`` of the working tree, built offline in a temporary copy (tests/colab_sim.py)."""
+    from colab_sim import build_dist
+
+    return build_dist(tmp_path_factory.mktemp("build"))

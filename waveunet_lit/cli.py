@@ -13,6 +13,10 @@
 * ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
   ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
 
+``-c``/``--config`` takes a path, or the name of a shipped config (``-c demo``, ``-c m4.yaml``)
+when no file of that name exists: the configs travel inside the package, so this works from any
+folder and on Colab.
+
 Where runs write: ``fit`` writes below the *current* folder unless the config or
 ``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
 version_N/`` with TensorBoard events and ``checkpoints/``, a new version every run; shipped
@@ -24,6 +28,7 @@ Config files themselves may sit anywhere.
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -80,6 +85,50 @@ def find_last_checkpoint(trainer: L.Trainer) -> Path:
             "--ckpt_path, or pass the path of a checkpoint)"
         )
     return max(found, key=lambda p: p.stat().st_mtime)
+
+
+SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+
+
+def resolve_config_names(words: list[str]) -> list[str]:
+    """Replace the value of ``-c``/``--config`` of ``fit`` ... and ``info`` by a shipped
+    config's path when it names one.
+
+    A value that is an existing path is kept, and so is anything that is not a bare name (a
+    path with folders, inline YAML). A bare name such as ``demo``, ``m4`` or ``m4.yaml`` becomes
+    ``waveunet_lit/configs/<name>.yaml`` inside the installed package.
+
+    Raises:
+        FileNotFoundError: a bare name that is neither a file here nor a shipped config (the
+            message lists the shipped ones).
+
+    Example:
+        >>> words = resolve_config_names(["fit", "-c", "demo", "--config=m4.yaml", "--trainer.fast_dev_run", "1"])
+        >>> words[:2], words[4:]
+        (['fit', '-c'], ['--trainer.fast_dev_run', '1'])
+        >>> shipped = [Path(words[2]), Path(words[3].removeprefix("--config="))]
+        >>> [(p.parent == SHIPPED_CONFIGS, p.name, p.is_file()) for p in shipped]
+        [(True, 'demo.yaml', True), (True, 'm4.yaml', True)]
+    """
+    out = list(words)
+    if out and out[0] in (*EXTRA_COMMANDS, *WEB_COMMANDS) and out[0] != "info":
+        return out  # their -c is not a config (Django's shell -c takes code)
+    for i, word in enumerate(out):
+        if word in ("-c", "--config") and i + 1 < len(out):
+            out[i + 1] = _shipped_config_path(out[i + 1])
+        elif word.startswith("--config="):
+            out[i] = "--config=" + _shipped_config_path(word.split("=", 1)[1])
+    return out
+
+
+def _shipped_config_path(value: str) -> str:
+    if Path(value).exists() or not re.fullmatch(r"[\w.-]+", value):
+        return value
+    shipped = SHIPPED_CONFIGS / (value if value.endswith((".yaml", ".yml")) else f"{value}.yaml")
+    if shipped.is_file():
+        return str(shipped)
+    names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))) or f"none in {SHIPPED_CONFIGS}"
+    raise FileNotFoundError(f"config not found: {value} is no file here and not a shipped config ({names})")
 
 
 def _separate(argv: list[str]) -> int:
@@ -201,7 +250,7 @@ def _info(argv: list[str]) -> int:
     from .info import info_from_config
 
     p = argparse.ArgumentParser(prog="waveunet info", description="Parameters, receptive field, lengths and MACs of a config's model.")
-    p.add_argument("-c", "--config", required=True, help="a YAML config (e.g. waveunet_lit/configs/m4.yaml)")
+    p.add_argument("-c", "--config", required=True, help="a YAML config, or a shipped config's name (e.g. m4)")
     p.add_argument("--seconds", type=float, default=1.0, help="output length to report the input length and MACs for")
     args = p.parse_args(argv)
     if not (math.isfinite(args.seconds) and args.seconds > 0):
@@ -250,9 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in words or os.environ.get("WAVEUNET_DEBUG", "") not in ("", "0")
     words = [w for w in words if w != "--debug"]
-    if argv is None:
-        sys.argv[1:] = words  # LightningCLI reads sys.argv itself
     try:
+        words = resolve_config_names(words)
+        if argv is None:
+            sys.argv[1:] = words  # LightningCLI reads sys.argv itself
         return _run(words, None if argv is None else words)
     except USER_ERRORS as err:
         if debug:
