@@ -10,6 +10,18 @@ from waveunet_lit.data import generate_toy_musdb
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+try:  # property tests keep no example database and cache nothing inside the repository
+    import tempfile
+
+    from hypothesis import settings as _hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
+    _hypothesis_settings.register_profile("no-database", database=None)
+    _hypothesis_settings.load_profile("no-database")
+except ImportError:  # hypothesis is a dev dependency; tests that use it import it themselves
+    pass
+
 
 @pytest.fixture(scope="session")
 def toy_root(tmp_path_factory) -> Path:

@@ -133,9 +133,16 @@ def _shipped_config_path(value: str) -> str:
 
 def _separate(argv: list[str]) -> int:
     from .separate import separate_file
+    from .song_folders import file_digest, plan_folders
     from .system import load_separator
 
-    p = argparse.ArgumentParser(prog="waveunet separate", description="Separate audio files into one file per source.")
+    p = argparse.ArgumentParser(
+        prog="waveunet separate", description="Separate audio files into one file per source.",
+        epilog="Each file's stems go to OUT/<stem>/ with a manifest.json (checkpoint and its sha256, settings, time). "
+               "Files sharing a stem get OUT/<stem>-<extension>/ (song.wav -> song-wav, song.mp3 -> song-mp3), "
+               "then a counter in command-line order (a/song.wav -> song-wav, b/song.wav -> song-wav-2); "
+               "the names are printed before any work starts. A song's folder is replaced as a whole when its "
+               "new stems are complete, so an interrupted run never leaves stems of two models in one folder.")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg; mp3, m4a ... through ffmpeg)")
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by `waveunet fit`")
     p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
@@ -157,15 +164,22 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--overlap must be between 0 and 0.9, got {args.overlap}")
     if args.shifts < 0:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
+    folders = plan_folders(args.files)  # decided before any work; a bad name fails here
+    for file, name in folders.items():
+        if name != file.stem:
+            print(f"note: {file} -> {Path(args.out) / name}/ (another input has the stem {file.stem!r})", file=sys.stderr)
+    if len(folders) < len(args.files):
+        print(f"note: {len(args.files) - len(folders)} file(s) given twice, separated once", file=sys.stderr)
     model = load_separator(args.checkpoint, map_location=args.device).model
+    manifest = {"checkpoint": str(Path(args.checkpoint).resolve()), "checkpoint_sha256": file_digest(args.checkpoint)}
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment else None
     progress = not args.quiet and sys.stderr.isatty()
     failures = 0
-    for file in args.files:
+    for file, name in folders.items():
         try:
-            paths = separate_file(model, file, args.out, ext=args.format, segment=segment, batch_size=args.batch_size,
-                                  overlap=args.overlap, shifts=args.shifts, shift_mode=args.shift_mode, seed=args.seed,
-                                  progress=progress)
+            paths = separate_file(model, file, args.out, ext=args.format, folder_name=name, manifest=manifest,
+                                  segment=segment, batch_size=args.batch_size, overlap=args.overlap, shifts=args.shifts,
+                                  shift_mode=args.shift_mode, seed=args.seed, progress=progress)
             for path in paths:
                 print(path)
         except (OSError, ValueError, RuntimeError) as err:
@@ -185,7 +199,7 @@ def _evaluate(argv: list[str]) -> int:
     what.add_argument("--estimates", help="score stems separated elsewhere: ESTIMATES/<subset>/<track>/<source>.wav")
     p.add_argument("--sources", nargs="+", default=None, help="with --estimates: the sources (default: vocals drums bass other)")
     p.add_argument("--root", default=None, help="MUSDB18(-HQ) folder (default: the generated toy dataset)")
-    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots")
+    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots; one per checkpoint: scores of another checkpoint found there are refused, not overwritten")
     p.add_argument("--subset", default="test", choices=("test", "train"))
     p.add_argument("--max-tracks", type=int, default=None)
     p.add_argument("--device", default="cpu", help="cpu, cuda ...: separation and the torch scorer run there")
@@ -213,11 +227,13 @@ def _evaluate(argv: list[str]) -> int:
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
         segment=segment, batch_size=args.batch_size, shifts=args.shifts, metric=args.metric, oracle=args.oracle,
         estimates_dir=args.estimates, sources=tuple(args.sources) if args.sources else None,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet and sys.stderr.isatty(), checkpoint=args.checkpoint,
     )
     print(format_table(result))
     if result["failed"]:
-        print(f"{len(result['failed'])} track(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
+        print(f"{len(result['failed'])} track(s) failed:", file=sys.stderr)
+        for track, reason in result["failed"].items():
+            print(f"  {track}: {reason}", file=sys.stderr)
     if args.min_gain is not None:
         first = result["methods"][0]
         pairs = {s: (v, result["median"]["mixture"][s]) for s, v in result["median"][first].items()}
