@@ -1,17 +1,18 @@
 # The two commands:  make demo   |   make test
 # Both set everything up on a fresh Debian/Ubuntu machine: system programs via apt-get when
-# missing (ffmpeg, fluidsynth + a General MIDI soundfont), Python packages into .venv.
+# missing (ffmpeg, fluidsynth + a General MIDI soundfont, chromium for the book's browser tests),
+# Python packages into .venv.  make book: the Jupyter Book into book/_build/html.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
+APT_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test test-fast bench clean web web-deps
+.PHONY: install system-deps demo test test-fast book bench dist clean web web-deps
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torchaudio's last release (2.11) does not declare the torch it was built against: pin the pair
 	$(BIN)/pip install -q "torch==$(TORCH_VERSION)" "torchaudio==$(TORCH_VERSION)"
-	$(BIN)/pip install -q -e ".[dev,web]"
+	$(BIN)/pip install -q -e ".[dev,web,book]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,9 +44,19 @@ test: install web-deps
 test-fast: install web-deps
 	$(BIN)/python -m pytest -m "not slow"
 
+# The Jupyter Book: notebooks with stored outputs, course, API and CLI reference -> book/_build/html
+book: install
+	$(BIN)/python book/build.py
+
 bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/data_speed.py
+
+# A wheel and an sdist in dist/, checked by twine (upload: twine upload dist/*; see notebooks/COLAB.md).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/python -m twine check --strict dist/*
 
 # The web app's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
 web-deps:
@@ -62,4 +73,4 @@ web: install
 	$(BIN)/waveunet web --port $(WEB_PORT) --data "$(WEB_DATA)"
 
 clean:
-	rm -rf runs $(VENV)
+	rm -rf runs dist build $(VENV)

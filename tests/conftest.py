@@ -10,6 +10,18 @@ from waveunet_lit.data import generate_toy_musdb
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
+try:  # property tests keep no example database and cache nothing inside the repository
+    import tempfile
+
+    from hypothesis import settings as _hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
+    _hypothesis_settings.register_profile("no-database", database=None)
+    _hypothesis_settings.load_profile("no-database")
+except ImportError:  # hypothesis is a dev dependency; tests that use it import it themselves
+    pass
+
 
 @pytest.fixture(scope="session")
 def toy_root(tmp_path_factory) -> Path:
@@ -68,3 +80,11 @@ def pytest_sessionfinish(session, exitstatus):
     if changes:
         print("\nthe test suite wrote inside the repository (tests must use tmp_path):\n  " + "\n  ".join(changes[:50]))
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory) -> tuple[Path, Path]:
+    """``(wheel, sdist)`` of the working tree, built offline in a temporary copy (tests/colab_sim.py)."""
+    from colab_sim import build_dist
+
+    return build_dist(tmp_path_factory.mktemp("build"))

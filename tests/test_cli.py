@@ -42,8 +42,9 @@ def test_checkpoint_rebuilds_the_model_from_its_config(checkpoint):
 def test_separate_writes_one_file_per_source(checkpoint, toy_root, tmp_path, capsys):
     song = toy_root / "test" / "toy_000" / "mixture.wav"
     assert main(["separate", str(song), "--checkpoint", str(checkpoint), "--out", str(tmp_path)]) == 0
-    files = sorted((tmp_path / "mixture").iterdir())
+    files = sorted(f for f in (tmp_path / "mixture").iterdir() if f.name != "manifest.json")
     assert [f.name for f in files] == ["bass.wav", "drums.wav", "other.wav", "vocals.wav"]
+    assert (tmp_path / "mixture" / "manifest.json").is_file()
     mix, rate = sf.read(song)
     stems = [sf.read(f)[0] for f in files]
     assert rate == 44100 and all(s.shape == mix.shape for s in stems)

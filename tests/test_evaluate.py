@@ -206,17 +206,45 @@ def test_scored_tracks_are_not_redone(scored, root, monkeypatch):
     assert again["aggregates"] == result["aggregates"]
 
 
-def test_changed_weights_redo_the_model_but_not_the_mixture(root, tmp_path, monkeypatch):
+def test_changed_settings_redo_the_model_but_not_the_mixture(root, tmp_path, monkeypatch):
     evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1)
     separated, scored_methods = [], []
     real_separate, real_score = ev.separate, ev.score_track
     monkeypatch.setattr(ev, "separate", lambda *a, **k: separated.append(1) or real_separate(*a, **k))
     monkeypatch.setattr(ev, "score_track", lambda *a, **k: scored_methods.append(1) or real_score(*a, **k))
-    result = evaluate(net(seed=1), root, out_dir=tmp_path, max_tracks=1)
+    result = evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1, shifts=2)
     assert separated == [1] and scored_methods == [1]  # the model again, the mixture read back
     assert not result["failed"]
     data = json.loads((tmp_path / "model" / "test" / "toy_000.json").read_text())
-    assert data["waveunet"]["settings"]["weights"] == ev.weights_digest(net(seed=1))
+    assert data["waveunet"]["settings"]["shifts"] == 2
+
+
+def test_another_checkpoint_into_the_same_out_is_refused_not_overwritten(root, tmp_path):
+    first = tmp_path / "first.ckpt"
+    evaluate(net(seed=0), root, out_dir=tmp_path / "out", max_tracks=1, checkpoint=first)
+    stored = tmp_path / "out" / "model" / "test" / "toy_000.json"
+    before = stored.read_bytes()
+    assert json.loads(before)["waveunet"]["checkpoint"] == str(first.resolve())
+    with pytest.raises(ValueError) as err:
+        evaluate(net(seed=1), root, out_dir=tmp_path / "out", max_tracks=1, checkpoint=tmp_path / "second.ckpt")
+    assert str(tmp_path / "out" / "model" / "test") in str(err.value) and str(first.resolve()) in str(err.value)
+    assert stored.read_bytes() == before  # the first model's scores are intact
+    # estimates from another folder are refused the same way
+    write_estimates(root, tmp_path / "est1")
+    write_estimates(root, tmp_path / "est2")
+    evaluate(None, root, estimates_dir=tmp_path / "est1", out_dir=tmp_path / "e", max_tracks=1)
+    evaluate(None, root, estimates_dir=tmp_path / "est1", out_dir=tmp_path / "e", max_tracks=1)  # same: fine
+    with pytest.raises(ValueError, match="est1"):
+        evaluate(None, root, estimates_dir=tmp_path / "est2", out_dir=tmp_path / "e", max_tracks=1)
+
+
+def test_out_is_created_only_after_the_inputs_are_checked(root, tmp_path):
+    with pytest.raises(ValueError, match="no 'test' subset"):
+        (tmp_path / "empty").mkdir()
+        evaluate(net(), tmp_path / "empty", out_dir=tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match="estimates folder not found"):
+        evaluate(None, root, estimates_dir=tmp_path / "nothing", out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ bad input: the others go on
@@ -305,7 +333,9 @@ def test_estimates_folder_is_scored_and_bad_files_reported(root, tmp_path, capsy
     assert code == 1
     assert "no estimate file for 'bass'" in captured.out
     assert "estimates are at 16000 Hz but the references at 8000 Hz" in captured.out
-    assert "2 track(s) failed: toy_000, toy_001" in captured.err
+    assert "2 track(s) failed:" in captured.err  # each with its reason, on its own line
+    assert "  toy_000: estimates: ValueError: no estimate file for 'bass'" in captured.err
+    assert "  toy_001: estimates: ValueError: estimates are at 16000 Hz" in captured.err
 
 
 def test_cli_unwritable_out_and_min_gain(root, tmp_path, capsys):

@@ -13,6 +13,10 @@
 * ``waveunet web [--port P] [--data DIR] [--models DIR]``: the web app (extra ``[web]``);
   ``waveunet web-worker`` adds a worker, ``waveunet web-manage CMD`` runs a Django command.
 
+``-c``/``--config`` takes a path, or the name of a shipped config (``-c demo``, ``-c m4.yaml``)
+when no file of that name exists: the configs travel inside the package, so this works from any
+folder and on Colab.
+
 Where runs write: ``fit`` writes below the *current* folder unless the config or
 ``--trainer.default_root_dir`` says otherwise (the demo config: ``runs/demo/lightning_logs/
 version_N/`` with TensorBoard events and ``checkpoints/``, a new version every run; shipped
@@ -24,6 +28,7 @@ Config files themselves may sit anywhere.
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -82,11 +87,62 @@ def find_last_checkpoint(trainer: L.Trainer) -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
+SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+
+
+def resolve_config_names(words: list[str]) -> list[str]:
+    """Replace the value of ``-c``/``--config`` of ``fit`` ... and ``info`` by a shipped
+    config's path when it names one.
+
+    A value that is an existing path is kept, and so is anything that is not a bare name (a
+    path with folders, inline YAML). A bare name such as ``demo``, ``m4`` or ``m4.yaml`` becomes
+    ``waveunet_lit/configs/<name>.yaml`` inside the installed package.
+
+    Raises:
+        FileNotFoundError: a bare name that is neither a file here nor a shipped config (the
+            message lists the shipped ones).
+
+    Example:
+        >>> words = resolve_config_names(["fit", "-c", "demo", "--config=m4.yaml", "--trainer.fast_dev_run", "1"])
+        >>> words[:2], words[4:]
+        (['fit', '-c'], ['--trainer.fast_dev_run', '1'])
+        >>> shipped = [Path(words[2]), Path(words[3].removeprefix("--config="))]
+        >>> [(p.parent == SHIPPED_CONFIGS, p.name, p.is_file()) for p in shipped]
+        [(True, 'demo.yaml', True), (True, 'm4.yaml', True)]
+    """
+    out = list(words)
+    if out and out[0] in (*EXTRA_COMMANDS, *WEB_COMMANDS) and out[0] != "info":
+        return out  # their -c is not a config (Django's shell -c takes code)
+    for i, word in enumerate(out):
+        if word in ("-c", "--config") and i + 1 < len(out):
+            out[i + 1] = _shipped_config_path(out[i + 1])
+        elif word.startswith("--config="):
+            out[i] = "--config=" + _shipped_config_path(word.split("=", 1)[1])
+    return out
+
+
+def _shipped_config_path(value: str) -> str:
+    if Path(value).exists() or not re.fullmatch(r"[\w.-]+", value):
+        return value
+    shipped = SHIPPED_CONFIGS / (value if value.endswith((".yaml", ".yml")) else f"{value}.yaml")
+    if shipped.is_file():
+        return str(shipped)
+    names = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml"))) or f"none in {SHIPPED_CONFIGS}"
+    raise FileNotFoundError(f"config not found: {value} is no file here and not a shipped config ({names})")
+
+
 def _separate(argv: list[str]) -> int:
     from .separate import separate_file
+    from .song_folders import file_digest, plan_folders
     from .system import load_separator
 
-    p = argparse.ArgumentParser(prog="waveunet separate", description="Separate audio files into one file per source.")
+    p = argparse.ArgumentParser(
+        prog="waveunet separate", description="Separate audio files into one file per source.",
+        epilog="Each file's stems go to OUT/<stem>/ with a manifest.json (checkpoint and its sha256, settings, time). "
+               "Files sharing a stem get OUT/<stem>-<extension>/ (song.wav -> song-wav, song.mp3 -> song-mp3), "
+               "then a counter in command-line order (a/song.wav -> song-wav, b/song.wav -> song-wav-2); "
+               "the names are printed before any work starts. A song's folder is replaced as a whole when its "
+               "new stems are complete, so an interrupted run never leaves stems of two models in one folder.")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg; mp3, m4a ... through ffmpeg)")
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by `waveunet fit`")
     p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
@@ -108,15 +164,22 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--overlap must be between 0 and 0.9, got {args.overlap}")
     if args.shifts < 0:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
+    folders = plan_folders(args.files)  # decided before any work; a bad name fails here
+    for file, name in folders.items():
+        if name != file.stem:
+            print(f"note: {file} -> {Path(args.out) / name}/ (another input has the stem {file.stem!r})", file=sys.stderr)
+    if len(folders) < len(args.files):
+        print(f"note: {len(args.files) - len(folders)} file(s) given twice, separated once", file=sys.stderr)
     model = load_separator(args.checkpoint, map_location=args.device).model
+    manifest = {"checkpoint": str(Path(args.checkpoint).resolve()), "checkpoint_sha256": file_digest(args.checkpoint)}
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment else None
     progress = not args.quiet and sys.stderr.isatty()
     failures = 0
-    for file in args.files:
+    for file, name in folders.items():
         try:
-            paths = separate_file(model, file, args.out, ext=args.format, segment=segment, batch_size=args.batch_size,
-                                  overlap=args.overlap, shifts=args.shifts, shift_mode=args.shift_mode, seed=args.seed,
-                                  progress=progress)
+            paths = separate_file(model, file, args.out, ext=args.format, folder_name=name, manifest=manifest,
+                                  segment=segment, batch_size=args.batch_size, overlap=args.overlap, shifts=args.shifts,
+                                  shift_mode=args.shift_mode, seed=args.seed, progress=progress)
             for path in paths:
                 print(path)
         except (OSError, ValueError, RuntimeError) as err:
@@ -136,7 +199,7 @@ def _evaluate(argv: list[str]) -> int:
     what.add_argument("--estimates", help="score stems separated elsewhere: ESTIMATES/<subset>/<track>/<source>.wav")
     p.add_argument("--sources", nargs="+", default=None, help="with --estimates: the sources (default: vocals drums bass other)")
     p.add_argument("--root", default=None, help="MUSDB18(-HQ) folder (default: the generated toy dataset)")
-    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots")
+    p.add_argument("--out", default=None, help="folder for museval JSON per track, frames.csv, summary.csv, results.json, plots; one per checkpoint: scores of another checkpoint found there are refused, not overwritten")
     p.add_argument("--subset", default="test", choices=("test", "train"))
     p.add_argument("--max-tracks", type=int, default=None)
     p.add_argument("--device", default="cpu", help="cpu, cuda ...: separation and the torch scorer run there")
@@ -164,11 +227,13 @@ def _evaluate(argv: list[str]) -> int:
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
         segment=segment, batch_size=args.batch_size, shifts=args.shifts, metric=args.metric, oracle=args.oracle,
         estimates_dir=args.estimates, sources=tuple(args.sources) if args.sources else None,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet and sys.stderr.isatty(), checkpoint=args.checkpoint,
     )
     print(format_table(result))
     if result["failed"]:
-        print(f"{len(result['failed'])} track(s) failed: {', '.join(result['failed'])}", file=sys.stderr)
+        print(f"{len(result['failed'])} track(s) failed:", file=sys.stderr)
+        for track, reason in result["failed"].items():
+            print(f"  {track}: {reason}", file=sys.stderr)
     if args.min_gain is not None:
         first = result["methods"][0]
         pairs = {s: (v, result["median"]["mixture"][s]) for s, v in result["median"][first].items()}
@@ -185,7 +250,7 @@ def _info(argv: list[str]) -> int:
     from .info import info_from_config
 
     p = argparse.ArgumentParser(prog="waveunet info", description="Parameters, receptive field, lengths and MACs of a config's model.")
-    p.add_argument("-c", "--config", required=True, help="a YAML config (e.g. waveunet_lit/configs/m4.yaml)")
+    p.add_argument("-c", "--config", required=True, help="a YAML config, or a shipped config's name (e.g. m4)")
     p.add_argument("--seconds", type=float, default=1.0, help="output length to report the input length and MACs for")
     args = p.parse_args(argv)
     if not (math.isfinite(args.seconds) and args.seconds > 0):
@@ -234,9 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in words or os.environ.get("WAVEUNET_DEBUG", "") not in ("", "0")
     words = [w for w in words if w != "--debug"]
-    if argv is None:
-        sys.argv[1:] = words  # LightningCLI reads sys.argv itself
     try:
+        words = resolve_config_names(words)
+        if argv is None:
+            sys.argv[1:] = words  # LightningCLI reads sys.argv itself
         return _run(words, None if argv is None else words)
     except USER_ERRORS as err:
         if debug:

@@ -40,7 +40,7 @@ from .separate import separate
 
 __all__ = [
     "evaluate", "format_table", "score_track", "check_estimates", "ideal_ratio_mask", "METRICS",
-    "evaluation_sources", "method_settings", "stored_scores", "read_references", "estimate", "score_and_store",
+    "evaluation_sources", "method_settings", "check_same_method", "stored_scores", "read_references", "estimate", "score_and_store",
     "frame_rows", "summarize",
 ]
 
@@ -245,7 +245,8 @@ def _load_scores(path: Path, fingerprint: str) -> dict[str, dict[str, list[float
         return None  # damaged or foreign file: score again
 
 
-def _save_scores(path: Path, track: str, scores: dict[str, dict[str, list[float]]], settings: dict) -> dict:
+def _save_scores(path: Path, track: str, scores: dict[str, dict[str, list[float]]], settings: dict,
+                 checkpoint: str | None = None) -> dict:
     """Write museval's TrackStore JSON (plus ``"waveunet"``: settings and fingerprint)
     atomically; returns the frames as stored (rounded to 1e-5 dB as museval does)."""
     store = museval.TrackStore(track_name=track, win=1, hop=1)
@@ -253,6 +254,8 @@ def _save_scores(path: Path, track: str, scores: dict[str, dict[str, list[float]
         store.add_target(target_name=target, values=values)
     store.validate()
     store.scores["waveunet"] = {"settings": settings, "fingerprint": _fingerprint(settings)}
+    if checkpoint is not None:  # who made the scores, for a reader; not part of the fingerprint
+        store.scores["waveunet"]["checkpoint"] = checkpoint
     text = store.json
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -378,6 +381,45 @@ def track_settings(settings: dict, name: str, track) -> dict:
     return {**settings, "track": name, "length": track.length, "rate": track.rate}
 
 
+#: The settings that say *which* model (or estimates) a method folder scores: scores of another
+#: one in the same folder are refused, never overwritten (other settings just re-score).
+IDENTITY = {"model": ("model", "weights"), "estimates": ("estimates_dir",)}
+
+
+def check_same_method(out: Path | None, subset: str, settings: dict[str, dict]) -> None:
+    """Raise ``ValueError`` when ``out`` already holds scores of another model (other weights)
+    or other estimates than ``settings`` describe, naming the folder and what made it: each
+    checkpoint's scores go to their own ``--out``.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp())
+        >>> check_same_method(out, "test", {"model": {"model": "WaveUNet", "weights": "ab"}})  # empty: fine
+    """
+    if out is None:
+        return
+    for method, keys in IDENTITY.items():
+        if method not in settings:
+            continue
+        folder = out / method / subset
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                stored = simplejson.loads(path.read_text(), allow_nan=True).get("waveunet", {})
+                theirs = stored.get("settings", {})
+            except (ValueError, OSError, AttributeError):
+                continue  # damaged or foreign file: scored again, as before
+            if not isinstance(theirs, dict):
+                continue
+            differ = {k: theirs.get(k) for k in keys if theirs.get(k) != settings[method].get(k)}
+            if differ:
+                made_by = stored.get("checkpoint") or ", ".join(f"{k} {v}" for k, v in differ.items())
+                raise ValueError(
+                    f"{folder} holds the scores of another {method} ({made_by}; {path.name} and maybe more); "
+                    f"this one has {', '.join(f'{k} {settings[method].get(k)}' for k in keys)}. "
+                    "Give each checkpoint its own --out (or remove that folder to score again)"
+                )
+
+
 def stored_scores(out: Path | None, subset: str, name: str, track, settings: dict[str, dict]) -> dict[str, dict | None]:
     """Scores already stored under ``out`` for this track with the same settings, by method
     (None: score it)."""
@@ -443,13 +485,15 @@ def score_and_store(
     settings: dict,
     metric: str = "torch",
     device: torch.device | None = None,
+    checkpoint: str | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Score one method's estimates of one track and, with a ``path``, store them there as
-    museval JSON; returns the frames as museval stores them (rounded to 1e-5 dB)."""
+    museval JSON (with ``checkpoint``, the file the model came from, when given); returns the
+    frames as museval stores them (rounded to 1e-5 dB)."""
     raw = score_track(est, refs, sources, rate, metric=metric, device=device, estimates_rate=est_rate)
     if path is None:
         return _rounded(raw)
-    return _save_scores(path, name, raw, settings)
+    return _save_scores(path, name, raw, settings, checkpoint)
 
 
 def frame_rows(method: str, track: str, scores: dict[str, dict[str, list[float]]]) -> list[dict]:
@@ -493,6 +537,7 @@ def evaluate(
     estimates_dir: str | Path | None = None,
     sources: tuple[str, ...] | None = None,
     progress: bool = False,
+    checkpoint: str | Path | None = None,
 ) -> dict:
     """Separate and score every track of ``root/<subset>``, beside the mixture baseline.
 
@@ -514,6 +559,8 @@ def evaluate(
             ``eval_dir`` expects: ``estimates_dir/<subset>/<track>/<source>.wav``.
         sources: the sources of ``estimates_dir`` (default: MUSDB's four); ignored with a model.
         progress: show progress bars.
+        checkpoint: the file ``model`` was loaded from, recorded in the JSON and named when
+            another model's scores are found in ``out_dir``.
 
     Returns:
         JSON-ready ``dict``: ``"methods"``, ``"sources"``, ``"tracks"`` (per-track median SDR per
@@ -525,6 +572,8 @@ def evaluate(
     Raises:
         FileNotFoundError, ValueError: no dataset, no tracks, bad arguments.
         PermissionError: ``out_dir`` is not writable.
+        ValueError: ``out_dir`` holds scores of another model or other estimates (see
+            :func:`check_same_method`); nothing is written then.
     """
     if (model is None) == (estimates_dir is None):
         raise ValueError("evaluate needs exactly one of a model and an estimates_dir")
@@ -535,13 +584,15 @@ def evaluate(
     sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        _require_writable(out)
     if estimates_dir is not None and not Path(estimates_dir, subset).is_dir():
         raise FileNotFoundError(f"estimates folder not found: {Path(estimates_dir, subset)} (expected <track>/<source>.wav inside)")
     entries = _open_tracks(root, subset, sources)[:max_tracks]
     device = model_device(model) if model is not None else None
     settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts)
+    check_same_method(out, subset, settings)
+    if out is not None:  # only now that every input is checked
+        _require_writable(out)
+    checkpoint = str(Path(checkpoint).resolve()) if checkpoint is not None else None
     methods = list(settings)
     separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "progress": progress}
 
@@ -565,7 +616,8 @@ def evaluate(
                 est, est_rate = estimate(method, mix, refs, track.rate, sources, model, folder, separate_args)
                 path = _json_path(out, method, subset, name) if out is not None else None
                 meta = track_settings(settings[method], name, track)
-                scored[method] = score_and_store(est, est_rate, refs, sources, track.rate, path, name, meta, metric, device)
+                made_by = checkpoint if method == "model" else None
+                scored[method] = score_and_store(est, est_rate, refs, sources, track.rate, path, name, meta, metric, device, made_by)
             except Exception as err:  # noqa: BLE001 - one broken track must not stop the others
                 errors.append(f"{method}: {type(err).__name__}: {err}")
         if errors:

@@ -16,9 +16,12 @@ __all__ = ["new_sdr", "si_sdr", "bss_eval_v4", "bss_eval_v4_batch", "METRICS"]
 
 
 def check_pair(estimate: torch.Tensor, target: torch.Tensor, name: str, four_d: bool = False) -> None:
-    """Raise ``ValueError`` unless ``estimate`` and ``target`` have the same shape, ``(..., C, T)``
-    (or exactly ``(B, S, C, T)`` with ``four_d``), and the estimate is finite."""
+    """Raise ``TypeError`` unless both are tensors, ``ValueError`` unless they have the same
+    shape, ``(..., C, T)`` (or exactly ``(B, S, C, T)`` with ``four_d``), and are finite."""
     shape = "(B, S, C, T)" if four_d else "(..., C, T)"
+    for what, x in (("estimate", estimate), ("target", target)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} expects torch tensors {shape}, got a {type(x).__name__} as the {what}")
     if estimate.shape != target.shape or (estimate.dim() != 4 if four_d else estimate.dim() < 2):
         raise ValueError(
             f"{name} expects estimate and target of the same shape {shape}, "
@@ -26,6 +29,8 @@ def check_pair(estimate: torch.Tensor, target: torch.Tensor, name: str, four_d: 
         )
     if not torch.isfinite(estimate).all():
         raise ValueError(f"{name}: the estimate contains NaN or inf")
+    if not torch.isfinite(target).all():  # a NaN target would give a NaN score, silently
+        raise ValueError(f"{name}: the target contains NaN or inf")
 
 
 def new_sdr(estimate: torch.Tensor, target: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:

@@ -74,11 +74,11 @@ def aggregate(frames: pd.DataFrame, methods: list[str], sources: tuple[str, ...]
         sources: source names, in table order.
 
     Returns:
-        ``{"tracks": {track: {method: {source: median SDR}}},
-        "median": {method: {source: SiSEC SDR}},
-        "aggregates": {"sisec": {method: {source: {metric: v}}},
-        "pooled": {method: {source: {metric: {"median", "mad", "mean", "sd", "frames"}}}},
-        "mean_of_means": {method: {source: {metric: v}}}}}``; None where nothing was scored.
+        The dict with ``"tracks"`` (``{track: {method: {source: median SDR}}}``),
+        ``"median"`` (``{method: {source: SiSEC SDR}}``) and ``"aggregates"``, which holds
+        ``"sisec"`` and ``"mean_of_means"`` (``{method: {source: {metric: v}}}``) and
+        ``"pooled"`` (``{method: {source: {metric: {"median", "mad", "mean", "sd", "frames"}}}}``);
+        None where nothing was scored.
 
     Example:
         >>> rows = [{"method": "m", "track": t, "target": "vocals", "metric": "SDR", "time": i, "score": v}

@@ -41,6 +41,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .audio import model_device, model_dtype, read_audio, resample_into, to_channels, write_audio
+from .song_folders import remove_stale_partials, replace_folder, write_manifest
 
 # read_audio and write_audio live in waveunet_lit.audio (importable from here too: separate_file
 # and the web app use them).
@@ -258,25 +259,39 @@ def separate(
 # files
 
 
-def separate_file(model: nn.Module, path: str | Path, out_dir: str | Path, ext: str = "wav", **kwargs) -> list[Path]:
-    """Separate an audio file into ``out_dir/<file stem>/<source>.<ext>``; returns the paths.
+def separate_file(
+    model: nn.Module,
+    path: str | Path,
+    out_dir: str | Path,
+    ext: str = "wav",
+    folder_name: str | None = None,
+    manifest: dict | None = None,
+    **kwargs,
+) -> list[Path]:
+    """Separate an audio file into ``out_dir/<folder_name>/<source>.<ext>``; returns the paths.
 
+    The folder (default name: the file's stem) is written beside it under a hidden name and
+    renamed over it when complete (:func:`waveunet_lit.song_folders.replace_folder`), so it
+    holds one run's stems or the previous run's, never a mix; it gets a ``manifest.json`` with
+    the input file, the model, the settings and ``manifest`` (e.g. the checkpoint and its
+    sha256). Hidden folders of killed runs in ``out_dir`` are removed first.
     ``kwargs`` go to :func:`separate` (``segment``, ``batch_size``, ``shifts``, ``progress`` ...).
     """
     if ext not in ("wav", "flac"):
         raise ValueError(f"unsupported output format {ext!r}: use 'wav' or 'flac'")
     mix, rate = read_audio(path)  # first: an unreadable file leaves no empty folder behind
-    folder = Path(out_dir) / Path(path).stem
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"cannot create output folder {folder}: {err}") from err
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"output folder {folder} is not writable")
+    folder = Path(out_dir) / (folder_name or Path(path).stem)
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise NotADirectoryError(f"cannot create output folder {folder}: {out_dir} is a file")
+    remove_stale_partials(out_dir)
     stems = separate(model, mix, rate, **kwargs)
     del mix
-    paths = []
-    for name, audio in zip(model.sources, stems):
-        paths.append(folder / f"{name}.{ext}")
-        write_audio(paths[-1], audio, rate)
-    return paths
+    settings = {k: v for k, v in kwargs.items() if k not in ("progress", "on_tiles")}
+    with replace_folder(folder) as tmp:
+        if not os.access(tmp, os.W_OK):
+            raise PermissionError(f"output folder {folder} is not writable")
+        for name, audio in zip(model.sources, stems):
+            write_audio(tmp / f"{name}.{ext}", audio, rate)
+        write_manifest(tmp, input=str(Path(path).resolve()), model=type(model).__name__, sources=list(model.sources),
+                       sample_rate=rate, format=ext, settings=settings, **(manifest or {}))
+    return [folder / f"{name}.{ext}" for name in model.sources]

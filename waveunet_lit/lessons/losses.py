@@ -129,8 +129,8 @@ def equal_budget(names: tuple[str, ...] = ("MSE", "MR-STFT", "neg SI-SDR"), step
     Every model separates the same held-out mix of ``test_seconds``.
 
     Returns:
-        ``{"test": (mix (T,), sources (S, T)), name: {"estimates": (S, T), "sdr": (S,) new_sdr dB,
-        "steps": int, "seconds": float}}``.
+        A dict with ``"test"`` (``(mix (T,), sources (S, T))``) and, for each loss name,
+        ``{"estimates": (S, T), "sdr": (S,) new_sdr dB, "steps": int, "seconds": float}``.
     """
     toy = toy_losses()
     unknown = [n for n in names if n not in toy]

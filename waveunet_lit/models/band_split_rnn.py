@@ -2,7 +2,7 @@
 
 Paper: Luo & Yu, "Music Source Separation with Band-split RNN", IEEE/ACM TASLP 2023,
 https://arxiv.org/abs/2209.15174. Squeeze-and-Excitation: Hu, Shen & Sun, CVPR 2018,
-https://arxiv.org/abs/1709.01507.
+https://arxiv.org/abs/1709.01507. The data flow::
 
     mix (B, C, T) -> STFT (B, C, F, N) complex
     band split:  the F bins are cut into K sub-bands (the band plan); band k's real and imaginary

@@ -1,0 +1,48 @@
+"""Notebook 13's exercise check: passes the solution, fails the stub and plausible wrong answers."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from waveunet_lit.exercises import run_checks
+from waveunet_lit.exercises.nmf import CHECKS
+
+COURSE = Path(__file__).resolve().parents[1] / "course"
+STEM = "13_spectrogram_models_and_nmf"
+EPS = 1e-10
+
+
+def test_solution_passes():
+    (result,) = run_checks(CHECKS, runpy.run_path(str(COURSE / "solutions" / f"{STEM}.py")))
+    assert result.passed, result.message
+
+
+def test_stub_fails():
+    (result,) = run_checks(CHECKS, runpy.run_path(str(COURSE / "exercises" / f"{STEM}.py")))
+    assert not result.passed and "still the stub" in result.message
+
+
+def _euclidean(V, W, H):  # the other divergence's update
+    return H * (W.T @ V) / (W.T @ (W @ H) + EPS)
+
+
+def _no_denominator(V, W, H):  # forgets W^T 1
+    return H * (W.T @ (V / (W @ H + EPS)))
+
+
+def _gradient_step(V, W, H):  # an additive gradient step of the KL divergence: can go negative
+    return H - 5.0 * (W.sum(0)[:, None] - W.T @ (V / (W @ H + EPS)))
+
+
+def _inverted(V, W, H):  # the ratio upside down
+    return H * (W.T @ ((W @ H) / (V + EPS))) / (W.sum(0)[:, None] + EPS)
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [(_euclidean, "differs"), (_no_denominator, "differs"), (_gradient_step, "non-negative"), (_inverted, "differs")],
+)
+def test_wrong_answers_fail_with_a_hint(wrong, hint):
+    (result,) = run_checks(CHECKS, {"kl_activation_update": wrong})
+    assert not result.passed and hint in result.message, result.message
