@@ -137,7 +137,7 @@ def main() -> None:
                     continue
                 mfu = "-" if args.peak_tflops is None else f"{100 * r['samples_s'] * 6 * r['macs'] / (args.peak_tflops * 1e12):.1f}"
                 audio = r["samples_s"] * r["n_out"] / r["sample_rate"]
-                print(f"{label}{r['samples_s']:>10.2f}{audio:>11.1f}{r['peak_mb']:>9.0f}{r['macs'] / 1e9:>14.2f}{mfu:>7}", flush=True)
+                print(f"{label}{r['samples_s']:>10.2f}{audio:>11.1f}{r['peak_mb']:>9.0f}{r['macs'] / 1e9:>14.4g}{mfu:>7}", flush=True)
         if time.perf_counter() - start > args.budget_s:
             print(f"{model_name:<15}separation skipped: past --budget-s {args.budget_s:g}")
             continue
