@@ -148,7 +148,7 @@ def _separate(argv: list[str]) -> int:
     p.add_argument("--out", default="separated", help="output folder, one subfolder per input file (default: ./separated in the current folder)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="wav: 32-bit float; flac: 24-bit, clipped to [-1, 1]")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
-    p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3)")
+    p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3, or more for models with a long context, see separate.tile_plan)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--overlap", type=float, default=0.25, help="tile cross-fade, for models without context (0 .. 0.9)")
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging: passes with shifted input, averaged")
@@ -206,7 +206,7 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--metric", choices=("torch", "museval"), default="torch",
                    help="torch: our BSSEval v4 (fast, same numbers); museval: the reference code")
     p.add_argument("--oracle", choices=("irm",), default=None, help="also score the ideal ratio mask oracle (reads the true sources)")
-    p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3)")
+    p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3, or more for models with a long context, see separate.tile_plan)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging passes")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
