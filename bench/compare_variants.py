@@ -24,8 +24,7 @@ from waveunet_lit.audio import default_data_root, model_device
 from waveunet_lit.cli import WaveUNetCLI
 from waveunet_lit.config import SMALL, load_config, model_node
 from waveunet_lit.data import generate_toy_musdb
-from waveunet_lit.metrics import new_sdr
-from waveunet_lit.models.common import center_crop
+from waveunet_lit.lessons.training import score_chunks
 from waveunet_lit.receptive_field import receptive_field
 from waveunet_lit.separate import separate
 
@@ -94,17 +93,7 @@ def run(recipe: str, args) -> dict:
     device = model_device(model)
 
     # SDR on the fixed test chunks, and the mixture baseline on the same chunks.
-    data.setup("test")
-    sdrs, base = [], []
-    with torch.inference_mode():
-        for mix, sources in data.test_dataloader():
-            mix, sources = mix.to(device), sources.to(device)  # (B, C, T_in), (B, S, C, T_in)
-            est = model(mix)  # (B, S, C, T_out)
-            target = center_crop(sources, est.shape[-1])  # (B, S, C, T_out)
-            sdrs.append(new_sdr(est.float(), target.float()).cpu())  # (B, S)
-            mixture = center_crop(mix, est.shape[-1])[:, None].expand_as(target)  # (B, S, C, T_out)
-            base.append(new_sdr(mixture.float(), target.float()).cpu())
-    sdr, baseline = torch.cat(sdrs).mean(0), torch.cat(base).mean(0)  # (S,)
+    sdr, baseline = score_chunks(model, data)  # {source: dB}
 
     # Separation speed: a 20 s song through the tiled whole-song inference.
     song = torch.randn(model.channels, 20 * model.sample_rate) * 0.1
@@ -123,8 +112,8 @@ def run(recipe: str, args) -> dict:
         "train": counter.examples * model.output_length(model.valid_length(segment)) / max(counter.seconds, 1e-9),
         "steps": counter.examples // batch_size,
         "speed": speed,
-        "sdr": dict(zip(model.sources, sdr.tolist())),
-        "baseline": dict(zip(model.sources, baseline.tolist())),
+        "sdr": sdr,
+        "baseline": baseline,
     }
 
 
