@@ -1,0 +1,207 @@
+"""Train recipes for the same wall-clock budget on the rendered dataset; print SiSEC SDR tables.
+
+    OMP_NUM_THREADS=2 .venv/bin/python bench/quality.py --budget-minutes 10 --configs cpu_10min demo
+    .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
+
+1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
+   training songs and 8 held-out test songs of 30 s at 44.1 kHz, made on first use below the
+   data folder (``$WAVEUNET_DATA`` or ``~/.cache/waveunet-lit``); ``--root`` takes any
+   MUSDB18(-HQ) layout folder instead.
+2. Each config (a path, or the name of a shipped one as ``-c NAME`` takes it) is built as
+   ``lightning fit -c`` builds it and trained for ``--budget-minutes`` of wall time
+   (Lightning's ``max_time``, counted from the first training step; the decode-once cache is
+   made before). Its own model, loss, optimizer, LR schedule, data settings and callbacks are
+   kept (an ``EMAWeightAveraging`` callback puts the averaged weights in the model at the
+   end); checkpointing, early stopping and validation are switched off, so the whole budget
+   trains and the final weights are scored.
+3. The model separates every test song (:func:`waveunet_lit.separate.separate`) and
+   :func:`waveunet_lit.evaluate.evaluate` scores it with BSSEval v4 beside two references:
+   ``mixture`` (the mixture itself as every source's estimate, evaluate's baseline) and
+   ``oracle-irm`` (the ideal ratio mask computed from the true sources: a ceiling for masking
+   methods, not a method). SDR is SiSEC's: median over 1 s frames, then median over tracks;
+   "avg" is the mean of the per-source values, "gap" is avg minus the IRM's avg.
+
+The machine may be shared: the 1-minute load average is printed before and after every
+training, since a loaded CPU trains fewer steps in the same budget. Compare recipes measured
+side by side in one run. ``--smoke`` trains CPU-sized models (:data:`waveunet_lit.config.SMALL`)
+for seconds on a tiny rendered set (or ``--root``): a check that everything runs, not a result.
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from waveunet_lit.audio import default_data_root
+from waveunet_lit.cli import WaveUNetCLI, resolve_config_names
+from waveunet_lit.config import SMALL, load_config, model_node
+from waveunet_lit.evaluate import evaluate
+
+#: The default held-out dataset: songs, seconds and folder name (the render seed is 0).
+TRAIN_SONGS, TEST_SONGS, SECONDS = 60, 8, 30.0
+DEFAULT_ROOT = f"rendered-quality-{TRAIN_SONGS}x{SECONDS:.0f}s"
+#: Callbacks that need validation or write checkpoints: the bench scores the final weights.
+DROPPED_CALLBACKS = ("ModelCheckpoint", "EarlyStopping")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--budget-minutes", type=float, default=None, help="training wall time per config (default 10; --smoke: 0.05)")
+    p.add_argument("--configs", nargs="+", default=["demo"], help="config files or shipped names (default: demo)")
+    p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {DEFAULT_ROOT} in the data folder, rendered if missing)")
+    p.add_argument("--max-tracks", type=int, default=None, help="score only the first test songs")
+    p.add_argument("--out", type=Path, default=Path("runs/quality"), help="a new run_N folder below it holds configs and scores")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, which follows OMP_NUM_THREADS)")
+    p.add_argument("--accelerator", default="cpu")
+    p.add_argument("--smoke", action="store_true", help="tiny models, data and budget: checks the pipeline in seconds")
+    args = p.parse_args(argv)
+    if args.budget_minutes is None:
+        args.budget_minutes = 0.05 if args.smoke else 10.0
+    if not args.budget_minutes > 0:
+        p.error(f"--budget-minutes must be > 0, got {args.budget_minutes}")
+    if args.max_tracks is not None and args.max_tracks < 1:
+        p.error(f"--max-tracks must be >= 1, got {args.max_tracks}")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads must be >= 1, got {args.threads}")
+    if args.root is not None and not (args.root / "test").is_dir():
+        p.error(f"--root {args.root} has no test/ folder: expected a MUSDB18(-HQ) layout (train/, test/)")
+    try:  # the same name resolution as `waveunet fit -c NAME`
+        args.configs = [Path(resolve_config_names(["fit", "-c", c])[2]) for c in args.configs]
+    except FileNotFoundError as err:
+        p.error(str(err))
+    missing = [str(c) for c in args.configs if not c.is_file()]
+    if missing:
+        p.error(f"config file(s) not found: {', '.join(missing)}")
+    return args
+
+
+def dataset(args: argparse.Namespace, run: Path) -> Path:
+    """The dataset folder: ``--root``, a tiny rendered set in the run folder (``--smoke``), or
+    the default held-out set (rendered on first use, kept for the next runs)."""
+    from waveunet_lit.data.render import render_dataset
+
+    if args.root is not None:
+        return args.root
+    if args.smoke:  # 3 songs to train (1 more held out for validation), 1 to test, 3 s each
+        return render_dataset(run / "data", train_tracks=4, test_tracks=1, seconds=3.0, progress=False)
+    return render_dataset(default_data_root() / DEFAULT_ROOT, TRAIN_SONGS, TEST_SONGS, SECONDS)
+
+
+def bench_config(config: Path, folder: Path) -> Path:
+    """The config with checkpoint and early-stopping callbacks removed, written to ``folder``
+    (what was trained, for the record); every other key is kept."""
+    cfg = load_config(config)
+    trainer = cfg.setdefault("trainer", {}) or {}
+    callbacks = trainer.get("callbacks") or []
+    trainer["callbacks"] = [c for c in callbacks if str(c.get("class_path", "")).rpartition(".")[2] not in DROPPED_CALLBACKS]
+    cfg["trainer"] = trainer
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _max_time(seconds: float) -> str:
+    """Lightning's ``DD:HH:MM:SS`` (whole seconds, at least 1)."""
+    s = max(1, round(seconds))
+    return f"{s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> dict:
+    """Train one config for the budget; returns the model (eval mode) and what the run did."""
+    overrides = [
+        f"--data.init_args.root={root}",
+        f"--trainer.max_time={_max_time(60 * args.budget_minutes)}", "--trainer.max_epochs=-1", "--trainer.max_steps=-1",
+        "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0", "--trainer.logger=false",
+        "--trainer.enable_checkpointing=false", "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false", f"--trainer.accelerator={args.accelerator}", "--trainer.devices=1",
+        f"--trainer.default_root_dir={folder}",
+    ]
+    if args.smoke:
+        node = model_node(load_config(config))
+        small = SMALL[node["class_path"].rpartition(".")[2]]
+        overrides += [f"--model.init_args.model.init_args.{k}={v}" for k, v in small.items()]
+        overrides += ["--data.init_args.segment=2048", "--data.init_args.batch_size=2", "--data.init_args.num_workers=0",
+                      "--data.init_args.valid_tracks=1", "--trainer.precision=32-true"]
+    cli = WaveUNetCLI(args=["-c", str(bench_config(config, folder)), *overrides], run=False)
+    system, trainer = cli.model, cli.trainer
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    trainer.fit(system, datamodule=cli.datamodule)
+    seconds = time.perf_counter() - t0
+    model = system.model.eval()
+    return {
+        "model": model, "steps": trainer.global_step, "seconds": seconds, "load": (load_before, os.getloadavg()[0]),
+        "params": sum(p.numel() for p in model.parameters()), "rate": model.sample_rate,
+    }
+
+
+def sdr_row(name: str, median: dict, sources: list[str], irm_avg: float | None, info: str = "") -> dict:
+    """One table row: per-source SiSEC SDR, their mean, the gap to the IRM's mean."""
+    values = [median[s] for s in sources]
+    avg = sum(values) / len(values) if all(v is not None for v in values) else None
+    gap = avg - irm_avg if avg is not None and irm_avg is not None else None
+    return {"name": name, "sdr": dict(zip(sources, values)), "avg": avg, "gap_to_irm": gap, "info": info}
+
+
+def format_rows(rows: list[dict], sources: list[str]) -> str:
+    def f(v):
+        return f"{v:8.2f}" if v is not None else f"{'n/a':>8}"
+
+    head = f"{'method':<18}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
+    return "\n".join([head] + [f"{r['name']:<18}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
+                               + f"  {r['info']}" for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    while (args.out / f"run_{n}").exists():  # never mix these scores with an earlier run's
+        n += 1
+    run = args.out / f"run_{n}"
+    run.mkdir()
+    root = dataset(args, run)
+    names = [c.stem for c in args.configs]
+    if len(set(names)) < len(names):
+        raise SystemExit(f"error: two configs share the name {names}: rename one")
+    results, references, sources = {}, None, None
+    for config in args.configs:
+        print(f"training {config.stem} for {args.budget_minutes:g} min (load {os.getloadavg()[0]:.1f}) ...", flush=True)
+        torch.manual_seed(0)
+        trained = train(config, root, run / config.stem, args)
+        scores = evaluate(trained.pop("model"), root, out_dir=run / config.stem / "eval", max_tracks=args.max_tracks,
+                          oracle="irm" if references is None else None)
+        if scores["failed"]:
+            raise SystemExit(f"error: {config.stem}: test track(s) failed: {scores['failed']}")
+        sources = scores["sources"]
+        if references is None:
+            references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
+        results[config.stem] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
+        print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s, load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
+
+    irm_avg = sdr_row("", references["oracle-irm"], sources, None)["avg"]
+    rows = [sdr_row(name, r["median"], sources, irm_avg,
+                    f"{r['steps']} steps, {r['seconds']:.0f} s, {r['params']:,} params, {r['rate']} Hz, "
+                    f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}") for name, r in results.items()]
+    rows.append(sdr_row("mixture", references["mixture"], sources, irm_avg, "the mixture as every estimate"))
+    rows.append(sdr_row("oracle-irm", references["oracle-irm"], sources, irm_avg, "ideal ratio mask (reads the true sources)"))
+    tracks = min(r["tracks"] for r in results.values())
+    print(f"\nBSSEval v4 SDR (dB), SiSEC: median over 1 s frames, median over {tracks} test songs of {root}")
+    print(f"budget {args.budget_minutes:g} min per config, {torch.get_num_threads()} torch threads, {args.accelerator}"
+          + (", SMOKE (tiny models and data: not a result)" if args.smoke else ""))
+    print(format_rows(rows, sources))
+    (run / "quality.json").write_text(json.dumps({"budget_minutes": args.budget_minutes, "root": str(root), "smoke": args.smoke,
+                                                   "threads": torch.get_num_threads(), "tracks": tracks, "rows": rows}, indent=1))
+    print(f"\nscores and configs: {run}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
