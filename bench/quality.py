@@ -22,7 +22,8 @@
    "avg" is the mean of the per-source values, "gap" is avg minus the IRM's avg.
 
 The machine may be shared: the 1-minute load average is printed before and after every
-training, since a loaded CPU trains fewer steps in the same budget. Compare recipes measured
+training, and the CPU seconds the training got (this process and its loader workers), since
+a loaded CPU trains fewer steps in the same budget. Compare recipes measured
 side by side in one run. ``--smoke`` trains CPU-sized models (:data:`waveunet_lit.config.SMALL`)
 for seconds on a tiny rendered set (or ``--root``): a check that everything runs, not a result.
 """
@@ -30,7 +31,9 @@ for seconds on a tiny rendered set (or ``--root``): a check that everything runs
 import argparse
 import json
 import os
+import resource
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -111,6 +114,12 @@ def _max_time(seconds: float) -> str:
     return f"{s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished children (loader workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> dict:
     """Train one config for the budget; returns the model (eval mode) and what the run did."""
     overrides = [
@@ -130,12 +139,12 @@ def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> d
     cli = WaveUNetCLI(args=["-c", str(bench_config(config, folder)), *overrides], run=False)
     system, trainer = cli.model, cli.trainer
     load_before = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     trainer.fit(system, datamodule=cli.datamodule)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     model = system.model.eval()
     return {
-        "model": model, "steps": trainer.global_step, "seconds": seconds, "load": (load_before, os.getloadavg()[0]),
+        "model": model, "steps": trainer.global_step, "seconds": seconds, "cpu_seconds": cpu, "load": (load_before, os.getloadavg()[0]),
         "params": sum(p.numel() for p in model.parameters()), "rate": model.sample_rate,
     }
 
@@ -159,6 +168,8 @@ def format_rows(rows: list[dict], sources: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # the bench passes the configs to LightningCLI itself; its own command line is not theirs
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -184,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         if references is None:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
         results[config.stem] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
-        print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s, load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
+        print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s ({trained['cpu_seconds']:.0f} CPU s), load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
 
     irm_avg = sdr_row("", references["oracle-irm"], sources, None)["avg"]
     rows = [sdr_row(name, r["median"], sources, irm_avg,
-                    f"{r['steps']} steps, {r['seconds']:.0f} s, {r['params']:,} params, {r['rate']} Hz, "
+                    f"{r['steps']} steps, {r['seconds']:.0f} s ({r['cpu_seconds']:.0f} CPU s), {r['params']:,} params, {r['rate']} Hz, "
                     f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}") for name, r in results.items()]
     rows.append(sdr_row("mixture", references["mixture"], sources, irm_avg, "the mixture as every estimate"))
     rows.append(sdr_row("oracle-irm", references["oracle-irm"], sources, irm_avg, "ideal ratio mask (reads the true sources)"))

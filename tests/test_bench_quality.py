@@ -1,0 +1,82 @@
+"""bench/quality.py runs its whole pipeline tiny (train for a budget, evaluate, one table with
+the mixture and IRM rows) and refuses bad arguments by name."""
+
+import contextlib
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from waveunet_lit.data import generate_toy_musdb
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
+SOURCES = ("vocals", "drums", "bass", "other")
+spec = importlib.util.spec_from_file_location("bench_quality", SCRIPT)
+quality = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(quality)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("quality")
+    root = generate_toy_musdb(tmp / "data", train_tracks=3, test_tracks=1, seconds=3.0)
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.chdir(tmp)
+        code = quality.main(["--smoke", "--budget-minutes", "0.02", "--root", str(root), "--configs", "demo", "spec_unet",
+                             "--out", str(tmp / "runs")])
+    assert code == 0
+    return out.getvalue(), tmp / "runs" / "run_0"
+
+
+def test_smoke_prints_one_row_per_config_and_both_references(smoke):
+    stdout, run_dir = smoke
+    rows = {line.split()[0]: line.split() for line in stdout.splitlines() if line.split()[:1] and line.split()[0] in
+            ("demo", "spec_unet", "mixture", "oracle-irm")}
+    assert set(rows) == {"demo", "spec_unet", "mixture", "oracle-irm"}, stdout
+    assert "median over 1 s frames, median over 1 test songs" in stdout and "SMOKE" in stdout
+    for name in ("demo", "spec_unet"):  # each trained, and the config it trained was kept
+        assert (run_dir / name / "config.yaml").is_file() and (run_dir / name / "eval" / "results.json").is_file()
+        assert "steps" in " ".join(rows[name])
+
+
+def test_table_numbers_follow_from_the_stored_scores(smoke):
+    _, run_dir = smoke
+    report = json.loads((run_dir / "quality.json").read_text())
+    rows = {r["name"]: r for r in report["rows"]}
+    evaluated = json.loads((run_dir / "demo" / "eval" / "results.json").read_text())["median"]
+    irm = rows["oracle-irm"]
+    for name, method in (("demo", "model"), ("mixture", "mixture"), ("oracle-irm", "oracle-irm")):
+        r = rows[name]
+        assert r["sdr"] == pytest.approx({s: evaluated[method][s] for s in SOURCES})
+        assert r["avg"] == pytest.approx(sum(r["sdr"].values()) / 4)
+        assert r["gap_to_irm"] == pytest.approx(r["avg"] - irm["avg"])
+    # the oracle reads the true sources: far above the mixture on toy data
+    assert irm["avg"] > rows["mixture"]["avg"] + 10
+    assert irm["gap_to_irm"] == 0
+
+
+def test_checkpoint_and_early_stopping_callbacks_are_dropped(smoke):
+    import yaml
+
+    _, run_dir = smoke
+    callbacks = yaml.safe_load((run_dir / "demo" / "config.yaml").read_text())["trainer"]["callbacks"]
+    assert not [c for c in callbacks if c["class_path"].endswith(("ModelCheckpoint", "EarlyStopping"))]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--budget-minutes", "0"], "--budget-minutes must be > 0, got 0.0"),
+        (["--configs", "no_such_recipe"], "no_such_recipe is no file here and not a shipped config"),
+        (["--root", "missing-folder"], "--root missing-folder has no test/ folder"),
+        (["--max-tracks", "0"], "--max-tracks must be >= 1, got 0"),
+    ],
+)
+def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        quality.parse_args([*args, "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
