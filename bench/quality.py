@@ -54,6 +54,8 @@ DROPPED_CALLBACKS = ("ModelCheckpoint", "EarlyStopping")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget-minutes", type=float, default=None, help="training wall time per config (default 10; --smoke: 0.05)")
+    p.add_argument("--max-steps", type=int, default=-1,
+                   help="also stop after this many optimizer steps (load-independent comparisons; default: no limit)")
     p.add_argument("--configs", nargs="+", default=["demo"], help="config files or shipped names (default: demo)")
     p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {DEFAULT_ROOT} in the data folder, rendered if missing)")
     p.add_argument("--max-tracks", type=int, default=None, help="score only the first test songs")
@@ -66,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.budget_minutes = 0.05 if args.smoke else 10.0
     if not args.budget_minutes > 0:
         p.error(f"--budget-minutes must be > 0, got {args.budget_minutes}")
+    if args.max_steps == 0 or args.max_steps < -1:
+        p.error(f"--max-steps must be >= 1 (or -1: no limit), got {args.max_steps}")
     if args.max_tracks is not None and args.max_tracks < 1:
         p.error(f"--max-tracks must be >= 1, got {args.max_tracks}")
     if args.threads is not None and args.threads < 1:
@@ -124,7 +128,7 @@ def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> d
     """Train one config for the budget; returns the model (eval mode) and what the run did."""
     overrides = [
         f"--data.init_args.root={root}",
-        f"--trainer.max_time={_max_time(60 * args.budget_minutes)}", "--trainer.max_epochs=-1", "--trainer.max_steps=-1",
+        f"--trainer.max_time={_max_time(60 * args.budget_minutes)}", "--trainer.max_epochs=-1", f"--trainer.max_steps={args.max_steps}",
         "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0", "--trainer.logger=false",
         "--trainer.enable_checkpointing=false", "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false", f"--trainer.accelerator={args.accelerator}", "--trainer.devices=1",
@@ -205,10 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(sdr_row("oracle-irm", references["oracle-irm"], sources, irm_avg, "ideal ratio mask (reads the true sources)"))
     tracks = min(r["tracks"] for r in results.values())
     print(f"\nBSSEval v4 SDR (dB), SiSEC: median over 1 s frames, median over {tracks} test songs of {root}")
-    print(f"budget {args.budget_minutes:g} min per config, {torch.get_num_threads()} torch threads, {args.accelerator}"
+    print(f"budget {args.budget_minutes:g} min" + (f" or {args.max_steps} steps" if args.max_steps > 0 else "") + f" per config, {torch.get_num_threads()} torch threads, {args.accelerator}"
           + (", SMOKE (tiny models and data: not a result)" if args.smoke else ""))
     print(format_rows(rows, sources))
-    (run / "quality.json").write_text(json.dumps({"budget_minutes": args.budget_minutes, "root": str(root), "smoke": args.smoke,
+    (run / "quality.json").write_text(json.dumps({"budget_minutes": args.budget_minutes, "max_steps": args.max_steps, "root": str(root), "smoke": args.smoke,
                                                    "threads": torch.get_num_threads(), "tracks": tracks, "rows": rows}, indent=1))
     print(f"\nscores and configs: {run}")
     return 0

@@ -25,7 +25,7 @@ def smoke(tmp_path_factory):
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.chdir(tmp)
-        code = quality.main(["--smoke", "--budget-minutes", "0.02", "--root", str(root), "--configs", "demo", "spec_unet",
+        code = quality.main(["--smoke", "--budget-minutes", "0.5", "--max-steps", "3", "--root", str(root), "--configs", "demo", "spec_unet",
                              "--out", str(tmp / "runs")])
     assert code == 0
     return out.getvalue(), tmp / "runs" / "run_0"
@@ -39,7 +39,7 @@ def test_smoke_prints_one_row_per_config_and_both_references(smoke):
     assert "median over 1 s frames, median over 1 test songs" in stdout and "SMOKE" in stdout
     for name in ("demo", "spec_unet"):  # each trained, and the config it trained was kept
         assert (run_dir / name / "config.yaml").is_file() and (run_dir / name / "eval" / "results.json").is_file()
-        assert "steps" in " ".join(rows[name])
+        assert "3 steps," in " ".join(rows[name])  # --max-steps stops before the budget
 
 
 def test_table_numbers_follow_from_the_stored_scores(smoke):
@@ -73,6 +73,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped(smoke):
         (["--configs", "no_such_recipe"], "no_such_recipe is no file here and not a shipped config"),
         (["--root", "missing-folder"], "--root missing-folder has no test/ folder"),
         (["--max-tracks", "0"], "--max-tracks must be >= 1, got 0"),
+        (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
     ],
 )
 def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
