@@ -37,12 +37,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/waveunet demo --out $(RUN) --min-gain 3
 
+# One test worker per core; a notebook's cells (and a module's fixtures) stay in one worker.
+TEST_JOBS ?= $(shell nproc)
 test: install web-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
 test-fast: install web-deps
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 # The Jupyter Book: notebooks with stored outputs, course, API and CLI reference -> book/_build/html
 book: install
