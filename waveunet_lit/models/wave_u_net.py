@@ -263,6 +263,7 @@ class WaveUNet(nn.Module):
                 self.interpolate[i](x, out=cat[:, Fs:])
             else:
                 linear_upsample(x, self.context, out=cat[:, Fs:])
+            del x  # upsampled into cat: free it before the convolution allocates its output
             x = F.leaky_relu_(conv(cat), 0.2)  # (B, Fc*(L-i), n')
             del cat
         n = x.shape[-1]
