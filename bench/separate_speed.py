@@ -13,10 +13,13 @@ machine compare rows of one run, not runs of different times.
 `--compare` runs each length several ways, side by side:
 
 * ``former``: 3 s tiles, 4 tiles per forward pass, the plain forward (before issue 17);
-* ``before``: the current tiles (twice M4's context) with the plain forward pass
-  (``WaveUNet.fast_inference = False``: the model code before its fast inference path);
-* ``current``: what `waveunet separate` runs now (the fast no-grad path of
-  ``WaveUNet.inference_forward``);
+* ``before``: the code before issue 17's item 2: tiles of twice M4's context (262144 output
+  samples) and the plain forward pass (``WaveUNet.fast_inference = False``);
+* ``fastpath``: the same tiles with the no-grad fast path of ``WaveUNet.inference_forward``
+  (time-major activations, in-place activations, preallocated concatenations): the gain of
+  the model code alone;
+* ``current``: what `waveunet separate` runs now: the fast path and the current tiles (four
+  times the context, then the fewest equal tiles covering the song: 8 for 3 minutes, not 16);
 * ``command``: the whole `waveunet separate SONG --checkpoint CKPT` process, started fresh:
   Python start, imports, checkpoint load, decode, resample, separate, write (wall time and
   peak RSS of that process; a random-weight M4 checkpoint is written first, untimed).
@@ -94,6 +97,16 @@ def command(minutes: float, device: str, batch_size: int, segment: float | None,
     return {"minutes": minutes, "wall_s": wall, "speed": T / RATE / wall, "peak_rss_mb": usage.ru_maxrss / 1024,
             "peak_rss_sampled_mb": None, "rss_before_mb": None, "song_and_stems_mb": 3 * 2 * T * 4 / 2**20,
             "gpu_peak_mb": None}
+
+
+def before_segment() -> float:
+    """Seconds of output per tile before the current defaults: M4's hop for outputs twice its context."""
+    from waveunet_lit.models import WaveUNet
+    from waveunet_lit.separate import tile_plan
+
+    m4 = WaveUNet.from_preset("M4")
+    short = tile_plan(m4, segment=3 * m4.sample_rate)
+    return tile_plan(m4, segment=2 * (short["n_in"] - short["n_out"]))["hop"] / m4.sample_rate  # 262144 samples
 
 
 def child(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int, no_cap: bool,
@@ -176,8 +189,9 @@ def main() -> None:
     seg = ["--segment", str(args.segment)] if args.segment else []
     settings = [("current", base + seg)]
     if args.compare:
-        settings = [("former", base + ["--segment", "3", "--no-cap", "--plain"]), ("before", base + seg + ["--plain"]),
-                    *settings, ("command", None)]
+        old = ["--segment", repr(before_segment())]  # the tiles before this change: outputs twice the context
+        settings = [("former", base + ["--segment", "3", "--no-cap", "--plain"]), ("before", base + old + ["--plain"]),
+                    ("fastpath", base + old), *settings, ("command", None)]
     for minutes in args.minutes:
         walls = {}
         for name, cmd in settings:
