@@ -24,6 +24,11 @@ Architecture (Table 1 of the paper), with ``L`` levels and ``Fc`` extra filters 
   up to the mixture. The paper's reference code also clips that last source to [-1, 1] at test
   time; we do not, so that the stems always sum to the input.
 
+Without autograd (``torch.no_grad``, ``torch.inference_mode``: separation, evaluation) the
+same layers run as :meth:`WaveUNet.inference_forward`, an engineering rewrite of ``forward``
+for speed and memory (time-major activations, work in place, no ``torch.cat``) that gives the
+same numbers; ``forward`` below is the paper's model as written, and what training runs.
+
 LeakyReLU has slope 0.2, as in the authors' code. Presets for the paper's models are in
 :data:`PRESETS`; M4 has exactly 10,263,390 parameters.
 """
