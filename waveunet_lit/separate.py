@@ -51,7 +51,8 @@ __all__ = ["separate", "separate_file", "tile_plan"]
 CONTEXT_MULTIPLE = 4
 
 
-def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25) -> dict[str, int | bool]:
+def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25,
+              length: int | None = None) -> dict[str, int | bool]:
     """How :func:`separate` tiles a song for ``model``: input and output samples per tile,
     the hop between tiles, the context offset and whether tiles overlap-add.
 
@@ -60,6 +61,9 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
         segment: wanted output samples per tile at the model's rate (default: ~3 s, or
             four times the context for a 'valid' model whose context is longer).
         overlap: fraction of a tile shared with the next one, for 'same' models.
+        length: samples of the song (at the model's rate), when known. With the default
+            ``segment``, a 'valid' model then gets the fewest equal tiles that cover it: as
+            many tiles as the default hop needs, each as short as that count allows.
 
     Returns:
         ``{"n_in", "n_out", "hop", "offset", "overlap_add", "period"}`` (ints and a bool).
@@ -70,6 +74,8 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
         >>> plan = tile_plan(net, segment=1000)
         >>> plan["hop"] % net.period, plan["overlap_add"], plan["n_in"] - plan["n_out"] == 2 * plan["offset"]
         (0, False, True)
+        >>> tile_plan(net)["hop"], tile_plan(net, length=30_000)["hop"]  # 2 tiles either way: equal ones
+        (24000, 15000)
     """
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
@@ -86,6 +92,12 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
         # per input sample in WaveUNet's no-grad path, ~400 MB for such a tile).
         n_in = model.valid_length(CONTEXT_MULTIPLE * (n_in - n_out))
         n_out = model.output_length(n_in)
+    if length is not None and segment is None and not overlap_add and n_out >= period:
+        # A 3-minute song at 22.05 kHz takes 8 tiles of M4 either way; 8 hops of 499712
+        # compute 4 % fewer samples than 8 of 524288. Still whole periods: tiles give one
+        # forward pass exactly.
+        tiles = max(math.ceil(length / (n_out // period * period)), 1)
+        return tile_plan(model, math.ceil(max(length, 1) / tiles / period) * period, overlap)
     if overlap_add:
         hop = max(1, round(n_in * (1 - overlap)))
     else:
@@ -202,16 +214,10 @@ def separate(
     C, T_model = x.shape
     S = len(model.sources)
 
-    plan = tile_plan(model, segment, overlap)
+    plan = tile_plan(model, segment, overlap)  # its period or hop: what the shifts span
     period = plan["period"] if not plan["overlap_add"] and plan["period"] > 1 else plan["hop"]
     delays = _shift_offsets(shifts, period, shift_mode, seed)
-    if segment is None and not plan["overlap_add"]:
-        # As many tiles as the default hop needs, but equal ones: a 3-minute song at 22.05 kHz
-        # takes 8 tiles of M4 either way, and 8 hops of 499712 computes 4 % fewer samples than
-        # 8 of 524288. Still whole periods: tiles give one forward pass exactly.
-        span = T_model + max(delays)
-        tiles = max(math.ceil(span / plan["hop"]), 1)
-        plan = tile_plan(model, math.ceil(span / tiles / plan["period"]) * plan["period"], overlap)
+    plan = tile_plan(model, segment, overlap, length=T_model + max(delays))  # the last pass is the longest
     n_in, hop, offset = plan["n_in"], plan["hop"], plan["offset"]
     if max_batch_samples is not None:
         batch_size = max(1, min(batch_size, max_batch_samples // n_in))
