@@ -294,16 +294,17 @@ def _block_plan(size: int, L: int) -> tuple[int, int, int]:
     """``(blocks, block, n_fft)`` for correlating a frame of ``size`` samples at lags below
     ``L``: ``blocks`` blocks of ``block`` samples (the last one shorter) cover the frame, and
     ``n_fft >= block + L - 1`` holds a block and the ``L - 1`` samples after it.
-    FFTs of about 4000 points cost the least per sample here, counting the inverse ones.
+    FFTs of about 4096 points cost the least per sample here, counting the inverse ones.
 
     Example:
         >>> _block_plan(44100, 512)
-        (13, 3393, 4000)
+        (13, 3393, 4096)
     """
     longest = max(7 * L + 1, 4097 - L)
     blocks = -(-size // longest)
     block = -(-size // blocks)
-    return blocks, block, _fast_length(block + L - 1)
+    fast, pow2 = _fast_length(block + L - 1), _pow2(block + L - 1)
+    return blocks, block, pow2 if pow2 <= 1.1 * fast else fast  # powers of two invert faster
 
 
 def _frame_correlations(ops, ref, est, starts: list, size: int, L: int):
