@@ -35,13 +35,14 @@ of every reference channel ``x_p`` with every reference channel and every error 
 - The energy of a filtered frame is a quadratic form in the frame's correlations:
   ``||h * x||^2 = sum_k sum_{p,p'} rho_{pp'}[k] K_{pp'}[k]`` with ``K`` the correlation of the
   filter taps (the frame is zero outside, so the full convolution needs no edge terms), and
-  ``||d - (h - 1) * x||^2 = ||d||^2 - 2 <d, (h - 1) * x> + ||(h - 1) * x||^2``, whose cross
-  term is linear in the correlations of ``x`` with ``d``. Working with the error ``d`` rather
-  than ``e`` keeps the artifact energy exact to rounding even when it is tiny. So the metrics
+  ``||e - P_all||^2 = ||d||^2 - 2 <d, P_all - s> + ||P_all - s||^2``, whose cross term is
+  linear in the correlations of ``x`` with ``d``. Working with the error ``d`` rather than
+  ``e`` keeps all three terms as small as the error itself (a perfect estimate gives zeros, not
+  the rounding noise of differences of large energies). So the metrics
   of all frames are one matrix product of the frames' correlations ``(N, L P 2P)`` with a
   weight matrix ``(L P 2P, 6 S)`` made from the filters.
 - A frame's correlations come from short FFTs: the frame is cut into blocks of about 3500
-  samples, each reference block zero-padded to about 4000 and correlated (one batched matrix
+  samples, each reference block zero-padded to 4096 and correlated (one batched matrix
   product per frequency bin) with the same block of ``(x, d)`` extended by the ``L - 1``
   samples that follow it in the frame; one inverse FFT per frame gives the lags.
 - With the default ``hop == window`` the frames tile the track, so the whole-track
