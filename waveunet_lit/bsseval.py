@@ -27,8 +27,9 @@ SiSEC/MUSDB18 table. What museval computes, and so what this module computes:
 4. A frame where any reference or any estimate is silent (its sum over channels is exactly
    zero at every sample of the frame) is NaN for all metrics and sources.
 
-How it is fast (about 50x less time than museval on a 4-minute track, one thread each; see
-``bench/bsseval_speed.py``): everything comes from the correlations, at lags ``0 .. L-1``,
+How it is fast (about 50x less time than museval on a 4-minute 4-source stereo track, one
+thread each, side by side in ``bench/bsseval_speed.py``; about 300 MB of memory where museval
+takes 5 GB): everything comes from the correlations, at lags ``0 .. L-1``,
 of every reference channel ``x_p`` with every reference channel and every error channel
 ``d_q = e_q - x_q``, computed once per frame and never as filtered signals.
 
@@ -151,7 +152,8 @@ def bss_eval_v4_batch(
     ops = _NumpyOps if estimates.device.type == "cpu" else _TorchOps
     est = ops.from_torch(estimates)  # (B, S, C, T) float64, read where it lies (no copy on CPU)
     ref = ops.from_torch(references)
-    energies = _bss_energies(ops, est, ref, window, hop, filter_length)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: a ValueError says so
+        energies = _bss_energies(ops, est, ref, window, hop, filter_length)
     return _scores({name: ops.to_torch(value, estimates.device) for name, value in energies.items()})
 
 
