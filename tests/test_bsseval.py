@@ -245,7 +245,7 @@ def test_frame_correlations_equal_direct_sums(size, L, ops, monkeypatch):
         d = (est - ref)[..., start : start + size].reshape(2, 6, size)
         direct = lag_correlations(x, torch.cat([x, d], dim=1), L)  # (B, L, P, 2P)
         torch.testing.assert_close(ops.to_torch(rho, "cpu"), direct, rtol=0, atol=1e-9 * size)
-        energies = torch.stack([x.square().reshape(2, 2, 3, size).sum((2, 3)), d.square().reshape(2, 2, 3, size).sum((2, 3))], 1)
+        energies = torch.stack([x.square(), d.square()], dim=1).reshape(2, 2, 2, 3, size).sum((3, 4))  # (B, 2, S)
         torch.testing.assert_close(ops.to_torch(energy, "cpu"), energies)
         expected = torch.zeros(2, 2, 2, dtype=torch.bool)
         expected[1, 0, 1] = start > 0
@@ -259,7 +259,8 @@ def test_straddling_correlations_are_the_pairs_across_boundaries(ops):
     ref = torch.randn(1, 2, 2, T, generator=g, dtype=torch.float64)
     est = torch.randn(1, 2, 2, T, generator=g, dtype=torch.float64)
     boundaries = [100, 300, 680]  # the last one less than L - 1 before the end
-    got = ops.to_torch(bsseval._straddling_correlations(ops, ops.from_torch(ref), ops.from_torch(est), boundaries, L), "cpu")
+    got = bsseval._straddling_correlations(ops, ops.from_torch(ref), ops.from_torch(est), boundaries, L)
+    got = ops.to_torch(got, "cpu")
     x, d = ref.reshape(1, 4, T), (est - ref).reshape(1, 4, T)
     z = torch.cat([x, d], dim=1)
     pieces = [0, *boundaries, T]
@@ -277,7 +278,8 @@ def test_metric_weights_give_the_energies_of_the_filtered_frame(ops):
     c_own = torch.randn(1, S, L, C, C, generator=g, dtype=torch.float64)
     x = torch.randn(1, P, W, generator=g, dtype=torch.float64)
     d = torch.randn(1, P, W, generator=g, dtype=torch.float64)
-    weights = ops.to_torch(bsseval._metric_weights(ops, ops.from_torch(c_all), ops.from_torch(c_own), S, C), "cpu")
+    weights = bsseval._metric_weights(ops, ops.from_torch(c_all), ops.from_torch(c_own), S, C)
+    weights = ops.to_torch(weights, "cpu")
     rho = lag_correlations(x, torch.cat([x, d], dim=1), L)  # (1, L, P, 2P)
     sums = (rho.reshape(1, -1) @ weights[0]).reshape(6, S)
 
@@ -293,12 +295,16 @@ def test_metric_weights_give_the_energies_of_the_filtered_frame(ops):
     y_all, y_own = filtered(c_all[0]), filtered(own)
     s = torch.nn.functional.pad(x[0], (0, L - 1))
     e = s + torch.nn.functional.pad(d[0], (0, L - 1))
-    per_source = lambda v: v.square().reshape(S, C, -1).sum((1, 2))  # noqa: E731
-    expected = [per_source(y_own), per_source(y_own - s), per_source(y_all - y_own), per_source(y_all),
-                per_source(y_all - s), (torch.nn.functional.pad(d[0], (0, L - 1)) * (y_all - s)).reshape(S, C, -1).sum((1, 2))]
+    d_full = torch.nn.functional.pad(d[0], (0, L - 1))
+
+    def per_source(v, w=None):  # (P, W + L - 1) -> (S,): sum of v * w over source j's channels
+        return (v * (v if w is None else w)).reshape(S, C, -1).sum((1, 2))
+
+    expected = [per_source(y_own), per_source(y_own - s), per_source(y_all - y_own), per_source(y_all)]
+    expected += [per_source(y_all - s), per_source(d_full, y_all - s)]
     torch.testing.assert_close(sums, torch.stack(expected), rtol=1e-9, atol=1e-9)
     # and so ||e - P_all||^2 = ||d||^2 - 2 <d, P_all - s> + ||P_all - s||^2
-    artif = per_source(torch.nn.functional.pad(d[0], (0, L - 1))) - 2 * sums[5] + sums[4]
+    artif = per_source(d_full) - 2 * sums[5] + sums[4]
     torch.testing.assert_close(artif, per_source(e - y_all), rtol=1e-9, atol=1e-9)
 
 
