@@ -12,8 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN := runs/demo
 TORCH_VERSION := 2.11.0
 
-.PHONY: install system-deps demo test test-fast book bench dist clean web web-deps
+.PHONY: install system-deps demo test test-fast book bench dist clean web
 
+# Checked on every make test too (dpkg -s is quick): the browser tests need chromium even when
+# .venv was installed before it was added to this list.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -37,12 +39,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/waveunet demo --out $(RUN) --min-gain 3
 
-test: install web-deps
-	$(BIN)/python -m pytest
+# One test worker per core; a notebook's cells (and a module's fixtures) stay in one worker.
+TEST_JOBS ?= $(shell nproc)
+test: install system-deps
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
-test-fast: install web-deps
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: install system-deps
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 # The Jupyter Book: notebooks with stored outputs, course, API and CLI reference -> book/_build/html
 book: install
@@ -57,11 +61,6 @@ dist: install
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist
 	$(BIN)/python -m twine check --strict dist/*
-
-# The web app's browser tests drive Debian's Chromium (Playwright cannot download a browser here).
-web-deps:
-	@dpkg -s chromium >/dev/null 2>&1 || { echo "installing system packages: chromium"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 # The web app on http://127.0.0.1:8000 (WEB_PORT=..., WEB_DATA=... to change); trains nothing:
 # it offers the checkpoints `make demo` wrote and says how to get one when there is none.

@@ -6,70 +6,26 @@ Prints, per model and device: training examples/s (forward + backward + Adam ste
 batches of the model's training chunk) and the seconds of training audio that is per second,
 and separation speed: seconds of stereo 44.1 kHz audio separated per second of wall time by
 `waveunet_lit.separate.separate`. On a CUDA machine it also measures 16-mixed and bf16-mixed.
+The timing loops are bench/gpu.py's (which adds torch.compile, MFU and more models).
 """
 
 import argparse
 import platform
-import time
 
 import torch
 import yaml
 
-import waveunet_lit
-from waveunet_lit.models import WaveUNet
-from waveunet_lit.separate import separate
+from gpu import BUILDERS, CONFIGS, separation_speed, train_row
+from waveunet_lit.info import build_from_config
 
 
-def demo_model() -> tuple[WaveUNet, int, int]:
-    cfg = yaml.safe_load(open(f"{waveunet_lit.__path__[0]}/configs/demo.yaml"))
-    args = cfg["model"]["init_args"]["model"]["init_args"]
-    data = cfg["data"]["init_args"]
-    return WaveUNet(**args), data["segment"], data["batch_size"]
-
-
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def train_speed(model: WaveUNet, segment: int, batch: int, device: str, precision: str, steps: int) -> tuple[float, float]:
-    """Examples per second and audio seconds per second of training."""
-    model = model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    n_in = model.valid_length(segment)
-    mix = torch.randn(batch, model.channels, n_in, device=device) * 0.1
-    target = torch.randn(batch, len(model.sources), model.channels, model.output_length(n_in), device=device) * 0.1
-    dtype = {"16-mixed": torch.float16, "bf16-mixed": torch.bfloat16}.get(precision)
-    scaler = torch.amp.GradScaler(enabled=precision == "16-mixed")
-
-    def step():
-        with torch.autocast(device.split(":")[0], dtype=dtype, enabled=dtype is not None):
-            loss = torch.mean((model(mix) - target) ** 2)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-
-    step()  # warm-up
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync(device)
-    per_s = steps * batch / (time.perf_counter() - start)
-    return per_s, per_s * segment / model.sample_rate
-
-
-def separation_speed(model: WaveUNet, device: str, seconds: float) -> float:
-    """Seconds of 44.1 kHz stereo audio separated per second."""
-    model = model.to(device).eval()
-    song = torch.randn(2, int(seconds * 44100)) * 0.1
-    separate(model, song[:, :44100], 44100)  # warm-up
-    sync(device)
-    start = time.perf_counter()
-    separate(model, song, 44100, batch_size=8 if device.startswith("cuda") else 2)
-    sync(device)
-    return seconds / (time.perf_counter() - start)
+def rows() -> list[tuple[str, object, float, int]]:
+    """``(name, build, seconds of training output per sample, batch)``: M4 as the paper trains it
+    (16,384 samples at 22.05 kHz, batch 16), the demo as ``demo.yaml`` configures it."""
+    demo = build_from_config(CONFIGS / "demo.yaml")
+    data = yaml.safe_load((CONFIGS / "demo.yaml").read_text())["data"]["init_args"]
+    return [("M4", BUILDERS["M4"], 16384 / 22050, 16),
+            ("demo", lambda: build_from_config(CONFIGS / "demo.yaml"), data["segment"] / demo.sample_rate, data["batch_size"])]
 
 
 def main() -> None:
@@ -81,17 +37,16 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     if torch.cuda.is_available():
         print(f"gpu: {torch.cuda.get_device_name()}")
-    demo, demo_segment, demo_batch = demo_model()
-    rows = [("M4", WaveUNet.from_preset("M4"), 16384, 16), ("demo", demo, demo_segment, demo_batch)]
     print(f"{'model':<6}{'device':<7}{'precision':<12}{'batch':>6}{'train ex/s':>12}{'train audio s/s':>17}{'separate audio s/s':>20}")
-    for name, model, segment, batch in rows:
+    for name, build, segment_s, batch in rows():
         for device in devices:
             precisions = ["32-true"] + (["16-mixed", "bf16-mixed"] if device == "cuda" else [])
             b = batch if device == "cuda" else min(batch, 4)  # keep CPU runs short
             for precision in precisions:
-                ex, audio = train_speed(model, segment, b, device, precision, args.steps)
-                sep = separation_speed(model, device, args.seconds) if precision == "32-true" else float("nan")
-                print(f"{name:<6}{device:<7}{precision:<12}{b:>6}{ex:>12.2f}{audio:>17.2f}{sep:>20.2f}", flush=True)
+                row = train_row(build, device, precision, False, segment_s, b, args.steps)
+                audio = row["samples_s"] * row["n_out"] / row["sample_rate"]
+                sep = separation_speed(build, device, args.seconds) if precision == "32-true" else float("nan")
+                print(f"{name:<6}{device:<7}{precision:<12}{b:>6}{row['samples_s']:>12.2f}{audio:>17.2f}{sep:>20.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,19 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
-from waveunet_lit.data import generate_toy_musdb
+# `make test` runs the suite in one worker per core (pytest-xdist): each worker, and the notebook
+# kernels and commands it starts, then gets its share of the cores instead of all of them.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+THREADS = max(1, min(2, (os.cpu_count() or 1) // WORKERS))
+if WORKERS > 1:
+    os.environ["OMP_NUM_THREADS"] = str(THREADS)
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+import torch  # noqa: E402  (after the thread count is set for the whole process)
+
+from waveunet_lit.data import generate_toy_musdb  # noqa: E402
+
+torch.set_num_threads(THREADS)
 
 try:  # property tests keep no example database and cache nothing inside the repository
     import tempfile
@@ -69,7 +77,8 @@ def tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def pytest_sessionstart(session):
-    session.config._repo_digest = tree_digest(REPO)
+    if not hasattr(session.config, "workerinput"):  # once, in the process that runs (or directs) the suite
+        session.config._repo_digest = tree_digest(REPO)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -40,21 +40,35 @@ def expect(condition: bool, hint: str) -> None:
 
 
 def call(fn: Callable, *args, **kwargs):
-    """``fn(*args, **kwargs)``, turning the stub's ``NotImplementedError`` into a hint.
+    """``fn(*args, **kwargs)``, the student's function called by a check.
+
+    The stub's ``NotImplementedError`` becomes a hint, and any other exception an
+    :class:`ExerciseError` naming the function: the check cell of a notebook then shows one
+    line instead of a traceback into the student's code.
 
     Example:
-        >>> def stub(x):
+        >>> def double(x):
         ...     raise NotImplementedError
-        >>> call(stub, 1)
+        >>> call(double, 1)
         Traceback (most recent call last):
         ...
-        waveunet_lit.exercises.ExerciseError: `stub` is still the stub: write it, then run the check again
+        waveunet_lit.exercises.ExerciseError: `double` is still the stub: write it, then run the check again
+        >>> call(lambda x: [][x], 1)
+        Traceback (most recent call last):
+        ...
+        waveunet_lit.exercises.ExerciseError: `<lambda>` raised IndexError: list index out of range
+        >>> call(lambda x: 2 * x, 2)
+        4
     """
+    name = getattr(fn, "__name__", "your function")
     try:
         return fn(*args, **kwargs)
+    except ExerciseError:
+        raise
     except NotImplementedError:
-        name = getattr(fn, "__name__", "your function")
         raise ExerciseError(f"`{name}` is still the stub: write it, then run the check again") from None
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything
+        raise ExerciseError(f"`{name}` raised {type(err).__name__}: {err}") from err
 
 
 @dataclass(frozen=True)

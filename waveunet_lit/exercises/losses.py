@@ -14,8 +14,7 @@ import math
 import torch
 
 from ..losses import NegSISDRLoss
-from . import ExerciseError, expect
-from .calling import attempt
+from . import ExerciseError, call, expect
 
 __all__ = ["CHECKS", "check_neg_si_sdr_of", "check_log_magnitude_l1", "orthogonal_noise_estimate"]
 
@@ -36,7 +35,7 @@ def check_neg_si_sdr_of(fn) -> str:
     target = torch.randn(1, 1, 2, 4000, generator=g, dtype=torch.float64)
     for snr_db, gain in ((20.0, 1.0), (10.0, 2.0), (0.0, 0.5), (-5.0, 3.0)):
         want = NegSISDRLoss()(orthogonal_noise_estimate(target, snr_db, gain), target).item()
-        got = float(attempt(fn, "neg_si_sdr_of", snr_db, gain))
+        got = float(call(fn, snr_db, gain))
         if abs(got - want) < 0.01:
             continue
         expect(abs(got + want) > 0.01, f"neg_si_sdr_of({snr_db}, {gain}) = {got:.2f}: the sign is flipped (a loss is the "
@@ -53,19 +52,19 @@ def check_log_magnitude_l1(fn) -> str:
     g = torch.Generator().manual_seed(2)
     target = torch.randn(2, 2, 1, 2048, generator=g)
     noise = torch.randn(target.shape, generator=g)
-    value = attempt(fn, "log_magnitude_l1", target.clone(), target.clone())
+    value = call(fn, target.clone(), target.clone())
     expect(isinstance(value, torch.Tensor) and value.dim() == 0,
            f"the loss must return a scalar tensor (the mean), got {tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}")
     expect(abs(value.item()) < 1e-5, f"loss(target, target) should be 0, got {value.item():.3g}")
-    near = attempt(fn, "log_magnitude_l1", target + 0.05 * noise, target).item()
-    far = attempt(fn, "log_magnitude_l1", target + 0.5 * noise, target).item()
+    near = call(fn, target + 0.05 * noise, target).item()
+    far = call(fn, target + 0.5 * noise, target).item()
     expect(0 < near < far, f"a worse estimate must cost more: loss {near:.4g} at 5% noise, {far:.4g} at 50% noise")
-    quiet = attempt(fn, "log_magnitude_l1", 0.5 * target, target).item()
+    quiet = call(fn, 0.5 * target, target).item()
     expect(quiet > 0, f"a quieter estimate (half the target) must cost more than a perfect one, got {quiet:.4g}: "
            "take the absolute difference, so errors of either sign count")
     for name, estimate in (("a noisy estimate", target + 0.1 * noise), ("a silent estimate", torch.zeros_like(target))):
         e = estimate.clone().requires_grad_(True)
-        loss = attempt(fn, "log_magnitude_l1", e, target)
+        loss = call(fn, e, target)
         expect(loss.requires_grad, "no gradient reaches the estimate: compute the loss with torch operations only "
                "(no .detach(), .item() or numpy inside)")
         loss.backward()

@@ -22,7 +22,7 @@ def _rejects(fn, scorer, references) -> tuple[bool, str]:
     except AssertionError as err:
         return True, str(err)
     except NotImplementedError:
-        raise ExerciseError("`oracle_tests` is still the stub: write it (see its docstring)") from None
+        raise ExerciseError("`oracle_tests` is still the stub: write it, then run the check again") from None
     except Exception as err:  # noqa: BLE001 - the student's code may raise anything
         raise ExerciseError(f"`oracle_tests` raised {type(err).__name__}: {err} (a failed test should raise AssertionError)") from err
     return False, ""

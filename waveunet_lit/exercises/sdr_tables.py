@@ -11,8 +11,7 @@ import math
 import numpy as np
 
 from ..report import aggregate, frames_table
-from . import expect
-from .calling import attempt
+from . import call, expect
 
 __all__ = ["CHECKS", "check_sisec_sdr", "example_frames"]
 
@@ -39,7 +38,7 @@ def check_sisec_sdr(fn) -> str:
         frames = example_frames(seed)
         for method in ("model", "mixture"):
             want = aggregate(frames, ["model", "mixture"], ("vocals",))["aggregates"]["sisec"][method]["vocals"]["SDR"]
-            got = attempt(fn, "sisec_sdr", frames.copy(), method, "vocals")
+            got = call(fn, frames.copy(), method, "vocals")
             expect(isinstance(got, (float, int, np.floating)), f"sisec_sdr should return a float, got {type(got).__name__}")
             got = float(got)
             expect(not math.isnan(got), "sisec_sdr returned NaN: leave NaN frames out (np.nanmedian, or dropna())")

@@ -14,8 +14,7 @@ import torch
 from ..lessons.spectrogram import apply_mask, oracle_masks
 from ..lessons.toys import two_sources
 from ..models.stft import STFT
-from . import expect
-from .calling import attempt
+from . import call, expect
 
 __all__ = ["CHECKS", "check_num_frames", "check_ratio_mask_separate"]
 
@@ -26,7 +25,7 @@ def check_num_frames(fn) -> str:
         stft = STFT(n_fft, hop, "rectangular" if hop == n_fft else "hann")
         for length in (1, 7, 29, 30, 31, 100, 128, 129, 1000, 8000):
             want = stft(torch.zeros(1, length)).shape[-1]
-            got = attempt(fn, "num_frames", length, n_fft, hop)
+            got = call(fn, length, n_fft, hop)
             if got == want:
                 continue
             expect(got != 1 + length // hop, f"num_frames({length}, {n_fft}, {hop}) = {got}, but the STFT gives {want}: "
@@ -46,7 +45,7 @@ def check_ratio_mask_separate(fn) -> str:
         T = mix.shape[-1]
         specs, mix_spec = stft(sources), stft(mix)
         want = apply_mask(oracle_masks(specs, "ratio"), mix_spec, stft, T)  # (S, T)
-        got = attempt(fn, "ratio_mask_separate", mix.clone(), sources.clone(), stft)
+        got = call(fn, mix.clone(), sources.clone(), stft)
         expect(isinstance(got, torch.Tensor) and got.shape == want.shape,
                f"ratio_mask_separate should return a tensor of shape {tuple(want.shape)} (S, T), got "
                f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}")

@@ -46,7 +46,7 @@ def _environment(data: str | None, models: str | None) -> Path:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="private data folder: database, secret key, files (default ~/.local/share/waveunet-web)")
-    p.add_argument("--models", default=None, help="folder of .ckpt checkpoints to offer (default: runs/demo/checkpoints)")
+    p.add_argument("--models", default=None, help="folder of .ckpt checkpoints to offer (default: those of the make demo runs, runs/demo/lightning_logs/version_N/checkpoints)")
 
 
 def worker_command(argv: list[str]) -> int:

@@ -3,7 +3,7 @@
 * ``WAVEUNET_WEB_DATA``: the private data folder (database, secret key, every user's files);
   default ``~/.local/share/waveunet-web``. Nothing in it is served as a public URL.
 * ``WAVEUNET_WEB_MODELS``: folder of ``*.ckpt`` checkpoints offered to users (default: the
-  ``make demo`` run, ``runs/demo/checkpoints``).
+  ``make demo`` runs, ``runs/demo/lightning_logs/version_N/checkpoints``).
 * ``DJANGO_SECRET_KEY``: the secret key; without it, the key kept in ``DATA/secret_key``
   (``waveunet web`` writes one on first start).
 * ``DATABASE_URL``: ``postgres://user:password@host:5432/name`` to use PostgreSQL (several
