@@ -7,11 +7,27 @@ are random, speed does not depend on them) is written as a float WAV file and se
 `waveunet_lit.separate.separate_file`, what the command runs: read, resample to M4's 22.05 kHz,
 separate, resample back, write two stem files (timed together). Each run is a fresh process,
 so that its peak resident memory (`ru_maxrss`, also sampled with psutil during the
-separation) is its own. `--compare` runs each length twice, side by side: the former
-defaults (3 s tiles, 4 tiles per forward pass) and the current ones; the machine's load
-average is printed with each row. Printed: seconds of audio separated per second of wall time, peak RSS,
-the RSS before separating (Python, torch, the model and the song) and what the song and its
-stems take as float32 arrays, the floor of any method that returns the stems in memory.
+separation) is its own. The machine's load average is printed with each row: on a shared
+machine compare rows of one run, not runs of different times.
+
+`--compare` runs each length several ways, side by side:
+
+* ``former``: 3 s tiles, 4 tiles per forward pass, the plain forward (before issue 17);
+* ``before``: the code before issue 17's item 2: tiles of twice M4's context (262144 output
+  samples) and the plain forward pass (``WaveUNet.fast_inference = False``);
+* ``fastpath``: the same tiles with the no-grad fast path of ``WaveUNet.inference_forward``
+  (time-major activations, in-place activations, preallocated concatenations): the gain of
+  the model code alone;
+* ``current``: what `waveunet separate` runs now: the fast path and the current tiles (four
+  times the context, then the fewest equal tiles covering the song: 8 for 3 minutes, not 16);
+* ``command``: the whole `waveunet separate SONG --checkpoint CKPT` process, started fresh:
+  Python start, imports, checkpoint load, decode, resample, separate, write (wall time and
+  peak RSS of that process; a random-weight M4 checkpoint is written first, untimed).
+
+Printed: seconds of audio separated per second of wall time, speed-up against ``before``,
+peak RSS, the RSS before separating (Python, torch, Lightning, the model and the song) and
+what the song and its stems take as float32 arrays, the floor of any method that returns the
+stems in memory.
 """
 
 import argparse
@@ -30,7 +46,71 @@ from pathlib import Path
 RATE = 44100
 
 
-def child(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int, no_cap: bool) -> dict:
+def make_song(T: int):
+    """``(2, T)`` noise with a slow envelope."""
+    import torch
+
+    t = torch.arange(T, dtype=torch.float32) / RATE
+    return 0.1 * torch.randn(2, T) * (1 + torch.sin(2 * torch.pi * 0.5 * t))  # (C, T)
+
+
+def make_inputs(minutes: float, folder: Path) -> None:
+    """Write ``song.wav`` and a random-weight M4 checkpoint ``m4.ckpt`` into ``folder`` (untimed)."""
+    import lightning as L
+    import torch
+
+    from waveunet_lit import Separator
+    from waveunet_lit.audio import write_audio
+    from waveunet_lit.models import WaveUNet
+
+    torch.manual_seed(0)
+    write_audio(folder / "song.wav", make_song(int(minutes * 60 * RATE)), RATE)
+    trainer = L.Trainer(max_steps=0, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)
+    trainer.strategy.connect(Separator(WaveUNet.from_preset("M4")))
+    trainer.save_checkpoint(folder / "m4.ckpt")
+
+
+def command(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int) -> dict:
+    """Time the whole `waveunet separate` command in a fresh process; its peak RSS from wait4."""
+    tmp = Path(tempfile.mkdtemp(prefix="separate-command-"))
+    try:
+        subprocess.run([sys.executable, __file__, "--make-inputs", str(tmp), "--minutes", str(minutes)], check=True,
+                       capture_output=True)
+        cmd = [sys.executable, "-c", "import sys; from waveunet_lit.cli import main; sys.exit(main(sys.argv[1:]))",
+               "separate", str(tmp / "song.wav"), "--checkpoint", str(tmp / "m4.ckpt"), "--out", str(tmp / "out"),
+               "--device", device, "--batch-size", str(batch_size), "--shifts", str(shifts), "--quiet"]
+        cmd += ["--segment", str(segment)] if segment else []
+        with open(tmp / "stderr.txt", "w+") as err:  # a file, not a pipe: wait4 cannot deadlock on it
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)  # its own ru_maxrss, not the maximum over all children
+            wall = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+            if proc.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"waveunet separate failed: {err.read()[-2000:]}")
+        assert sorted(p.name for p in (tmp / "out" / "song").iterdir()) == ["accompaniment.wav", "manifest.json", "vocals.wav"]
+    finally:
+        shutil.rmtree(tmp)
+    T = int(minutes * 60 * RATE)
+    return {"minutes": minutes, "wall_s": wall, "speed": T / RATE / wall, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "peak_rss_sampled_mb": None, "rss_before_mb": None, "song_and_stems_mb": 3 * 2 * T * 4 / 2**20,
+            "gpu_peak_mb": None}
+
+
+def before_segment() -> float:
+    """Seconds of output per tile before the current defaults: M4's hop for outputs twice its context."""
+    from waveunet_lit.models import WaveUNet
+    from waveunet_lit.separate import tile_plan
+
+    m4 = WaveUNet.from_preset("M4")
+    short = tile_plan(m4, segment=3 * m4.sample_rate)
+    return tile_plan(m4, segment=2 * (short["n_in"] - short["n_out"]))["hop"] / m4.sample_rate  # 262144 samples
+
+
+def child(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int, no_cap: bool,
+          plain: bool) -> dict:
     import psutil
     import torch
 
@@ -40,10 +120,9 @@ def child(minutes: float, device: str, batch_size: int, segment: float | None, s
 
     torch.manual_seed(0)
     model = WaveUNet.from_preset("M4").eval().to(device)
+    model.fast_inference = not plain
     T = int(minutes * 60 * RATE)
-    t = torch.arange(T, dtype=torch.float32) / RATE
-    song = 0.1 * torch.randn(2, T) * (1 + torch.sin(2 * torch.pi * 0.5 * t))  # (C, T)
-    del t
+    song = make_song(T)
     tmp = Path(tempfile.mkdtemp(prefix="separate-speed-"))
     write_audio(tmp / "song.wav", song, RATE)
     proc = psutil.Process()
@@ -91,30 +170,52 @@ def main() -> None:
     p.add_argument("--shifts", type=int, default=0)
     p.add_argument("--compare", action="store_true", help="also run the former defaults (3 s tiles, batch 4), side by side")
     p.add_argument("--no-cap", action="store_true", help="no max_batch_samples cap (the former behaviour)")
+    p.add_argument("--plain", action="store_true", help="the plain forward pass (WaveUNet.fast_inference = False)")
     p.add_argument("--child", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--make-inputs", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.make_inputs is not None:
+        make_inputs(args.minutes[0], args.make_inputs)
+        return
     if args.child is not None:
-        print(json.dumps(child(args.child, args.device, args.batch_size, args.segment, args.shifts, args.no_cap)))
+        print(json.dumps(child(args.child, args.device, args.batch_size, args.segment, args.shifts, args.no_cap,
+                               args.plain)))
         return
     print(f"M4 (10.3 M parameters, 22.05 kHz, stereo), stereo 44.1 kHz songs, device {args.device}, "
           f"{os.cpu_count()} CPU core(s), {platform.processor() or platform.machine()}, batch {args.batch_size}, shifts {args.shifts}")
-    print(f"{'setting':>9}{'minutes':>8}{'wall s':>9}{'audio s/s':>11}{'peak RSS MB':>13}{'(sampled)':>11}{'RSS before':>12}"
-          f"{'song+stems MB':>15}{'load 1 min':>12}")
+    print(f"{'setting':>9}{'minutes':>8}{'wall s':>9}{'audio s/s':>11}{'x before':>10}{'peak RSS MB':>13}{'(sampled)':>11}"
+          f"{'RSS before':>12}{'song+stems MB':>15}{'load 1 min':>12}")
     base = [sys.executable, __file__, "--device", args.device, "--batch-size", str(args.batch_size), "--shifts", str(args.shifts)]
-    settings = [("current", base + (["--segment", str(args.segment)] if args.segment else []))]
+    seg = ["--segment", str(args.segment)] if args.segment else []
+    settings = [("current", base + seg)]
     if args.compare:
-        settings.insert(0, ("former", base + ["--segment", "3", "--no-cap"]))
+        old = ["--segment", repr(before_segment())]  # the tiles before this change: outputs twice the context
+        settings = [("former", base + ["--segment", "3", "--no-cap", "--plain"]), ("before", base + old + ["--plain"]),
+                    ("fastpath", base + old), *settings, ("command", None)]
     for minutes in args.minutes:
+        walls = {}
         for name, cmd in settings:
-            done = subprocess.run(cmd + ["--child", str(minutes)], capture_output=True, text=True)
-            load = os.getloadavg()[0]
-            if done.returncode != 0:
-                print(f"{name:>9}{minutes:>8} failed:\n{done.stderr[-2000:]}")
+            try:
+                if cmd is None:
+                    r = command(minutes, args.device, args.batch_size, args.segment, args.shifts)
+                else:
+                    done = subprocess.run(cmd + ["--child", str(minutes)], capture_output=True, text=True)
+                    if done.returncode != 0:
+                        raise RuntimeError(done.stderr[-2000:])
+                    r = json.loads(done.stdout.strip().splitlines()[-1])
+            except (RuntimeError, subprocess.CalledProcessError) as err:
+                print(f"{name:>9}{minutes:>8g} failed:\n{err}")
                 continue
-            r = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"{name:>9}{minutes:>8g}{r['wall_s']:>9.1f}{r['speed']:>11.2f}{r['peak_rss_mb']:>13.0f}{r['peak_rss_sampled_mb']:>11.0f}"
-                  f"{r['rss_before_mb']:>12.0f}{r['song_and_stems_mb']:>15.0f}{load:>12.1f}"
-                  + (f"   GPU peak {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] is not None else ""))
+            load = os.getloadavg()[0]
+            walls[name] = r["wall_s"]
+            ratio = f"{walls['before'] / r['wall_s']:.2f}" if "before" in walls else "-"
+            blank = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
+            print(f"{name:>9}{minutes:>8g}{r['wall_s']:>9.1f}{r['speed']:>11.2f}{ratio:>10}{r['peak_rss_mb']:>13.0f}"
+                  f"{blank(r['peak_rss_sampled_mb']):>11}{blank(r['rss_before_mb']):>12}{r['song_and_stems_mb']:>15.0f}{load:>12.1f}"
+                  + (f"   GPU peak {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] is not None else ""), flush=True)
+    if args.compare:
+        print("x before: wall time of 'before' over this row's ('command' includes Python start, imports and "
+              "checkpoint loading, which the other rows leave out)")
 
 
 if __name__ == "__main__":

@@ -201,9 +201,11 @@ def test_unreadable_compressed_file_names_the_file(tmp_path):
 
 
 def test_flac_output_is_clipped_and_bad_format_refused(tmp_path):
-    write_audio(tmp_path / "loud.flac", torch.tensor([[0.5, 2.0, -3.0]]), 8000)
+    loud = torch.tensor([[0.5, 2.0, -3.0]])  # mono: its (T, C) transpose is contiguous already
+    write_audio(tmp_path / "loud.flac", loud, 8000)
     audio, _ = sf.read(tmp_path / "loud.flac")
     assert abs(audio.max() - 1.0) < 1e-4 and abs(audio.min() + 1.0) < 1e-4
+    assert loud.tolist() == [[0.5, 2.0, -3.0]]  # clipped a copy, not the caller's tensor
     with pytest.raises(ValueError, match="mp3"):
         write_audio(tmp_path / "x.mp3", torch.zeros(1, 10), 8000)
 

@@ -220,30 +220,100 @@ def test_cuda_equals_cpu():
         torch.testing.assert_close(gpu[name].cpu(), cpu[name], rtol=0, atol=1e-6, equal_nan=True)
 
 
-@pytest.mark.parametrize("T, block", [(3000, 700), (3000, 511), (2800, 700), (3000, 3000), (3000, 1000)])
-@pytest.mark.parametrize("ops", [bsseval._NumpyOps, bsseval._TorchOps], ids=["numpy", "torch"])
-def test_block_correlations_equal_direct_sums(T, block, ops):
+OPS = pytest.mark.parametrize("ops", [bsseval._NumpyOps, bsseval._TorchOps], ids=["numpy", "torch"])
+
+
+def lag_correlations(x: torch.Tensor, z: torch.Tensor, L: int) -> torch.Tensor:
+    """Direct sums r[b, k, p, q] = sum_n x_p[n] z_q[n + k], k < L, of (B, P, T) signals."""
+    T = x.shape[-1]
+    return torch.stack([torch.einsum("bpn,bqn->bpq", x[..., : max(T - k, 0)], z[..., k:]) for k in range(L)], dim=1)
+
+
+@pytest.mark.parametrize("size, L", [(3000, 512), (300, 512), (8000, 40), (511, 512)])
+@OPS
+def test_frame_correlations_equal_direct_sums(size, L, ops, monkeypatch):
+    monkeypatch.setattr(bsseval, "_GROUP_BYTES", 1)  # one block per FFT call: the accumulation
     g = torch.Generator().manual_seed(16)
-    x = torch.randn(2, 3, T, generator=g, dtype=torch.float64)
-    y = torch.randn(2, 3, T, generator=g, dtype=torch.float64)
-    L = 512
-    n_fft = bsseval._fast_length(block + L - 1)
-    r, kept = bsseval._correlations(ops, ops.from_torch(x), ops.from_torch(y), L, block, n_fft, keep=True)
-    r = ops.to_torch(r, "cpu")  # (B, P, 2P, L)
-    z = torch.cat([x, y], dim=1)
-    for k in (0, 1, 255, L - 2, L - 1):  # r[p, q, k] = sum_n x_p[n] z_q[n + k]
-        direct = torch.einsum("bpn,bqn->bpq", x[..., : T - k], z[..., k:])
-        torch.testing.assert_close(r[..., k], direct, rtol=0, atol=1e-9)
-    assert len(kept) == 1 and kept[0][1] == T // block  # the whole blocks' spectra, one chunk
+    ref = torch.randn(2, 2, 3, 2 * size + 50, generator=g, dtype=torch.float64)
+    est = ref + torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    ref[1, 1, :, size + 7 : 2 * size + 7] = 0  # reference 1 of track 1 silent in the frame at size + 7
+    starts = [0, size + 7]
+    out = list(bsseval._frame_correlations(ops, ops.from_torch(ref), ops.from_torch(est), starts, size, L))
+    assert [i for i, *_ in out] == [0, 1]
+    for (_, rho, energy, silent), start in zip(out, starts):
+        x = ref[..., start : start + size].reshape(2, 6, size)
+        d = (est - ref)[..., start : start + size].reshape(2, 6, size)
+        direct = lag_correlations(x, torch.cat([x, d], dim=1), L)  # (B, L, P, 2P)
+        torch.testing.assert_close(ops.to_torch(rho, "cpu"), direct, rtol=0, atol=1e-9 * size)
+        energies = torch.stack([x.square(), d.square()], dim=1).reshape(2, 2, 2, 3, size).sum((3, 4))  # (B, 2, S)
+        torch.testing.assert_close(ops.to_torch(energy, "cpu"), energies)
+        expected = torch.zeros(2, 2, 2, dtype=torch.bool)
+        expected[1, 0, 1] = start > 0
+        assert torch.equal(ops.to_torch(silent, "cpu"), expected)
 
 
-@pytest.mark.parametrize("ops", [bsseval._NumpyOps, bsseval._TorchOps], ids=["numpy", "torch"])
+@OPS
+def test_straddling_correlations_are_the_pairs_across_boundaries(ops):
+    g = torch.Generator().manual_seed(17)
+    L, T = 64, 700
+    ref = torch.randn(1, 2, 2, T, generator=g, dtype=torch.float64)
+    est = torch.randn(1, 2, 2, T, generator=g, dtype=torch.float64)
+    boundaries = [100, 300, 680]  # the last one less than L - 1 before the end
+    got = bsseval._straddling_correlations(ops, ops.from_torch(ref), ops.from_torch(est), boundaries, L)
+    got = ops.to_torch(got, "cpu")
+    x, d = ref.reshape(1, 4, T), (est - ref).reshape(1, 4, T)
+    z = torch.cat([x, d], dim=1)
+    pieces = [0, *boundaries, T]
+    within = sum(lag_correlations(x[..., a:b], z[..., a:b], L) for a, b in zip(pieces[:-1], pieces[1:]))
+    torch.testing.assert_close(got, lag_correlations(x, z, L) - within, rtol=0, atol=1e-9)
+
+
+@OPS
+def test_metric_weights_give_the_energies_of_the_filtered_frame(ops):
+    """The quadratic forms against explicit full convolutions of a frame (zero outside)."""
+    g = torch.Generator().manual_seed(18)
+    S, C, L, W = 2, 2, 16, 200
+    P = S * C
+    c_all = torch.randn(1, L, P, P, generator=g, dtype=torch.float64)
+    c_own = torch.randn(1, S, L, C, C, generator=g, dtype=torch.float64)
+    x = torch.randn(1, P, W, generator=g, dtype=torch.float64)
+    d = torch.randn(1, P, W, generator=g, dtype=torch.float64)
+    weights = bsseval._metric_weights(ops, ops.from_torch(c_all), ops.from_torch(c_own), S, C)
+    weights = ops.to_torch(weights, "cpu")
+    rho = lag_correlations(x, torch.cat([x, d], dim=1), L)  # (1, L, P, 2P)
+    sums = (rho.reshape(1, -1) @ weights[0]).reshape(6, S)
+
+    def filtered(taps):  # (L, P, Q) taps from channel p to output q -> (Q, W + L - 1)
+        return torch.stack([
+            sum(torch.from_numpy(np.convolve(taps[:, p, q].numpy(), x[0, p].numpy())) for p in range(P)) for q in range(P)
+        ])
+
+    own = torch.zeros(L, S, C, S, C, dtype=torch.float64)
+    for j in range(S):
+        own[:, j, :, j] = c_own[0, j]
+    own = own.reshape(L, P, P)
+    y_all, y_own = filtered(c_all[0]), filtered(own)
+    s = torch.nn.functional.pad(x[0], (0, L - 1))
+    e = s + torch.nn.functional.pad(d[0], (0, L - 1))
+    d_full = torch.nn.functional.pad(d[0], (0, L - 1))
+
+    def per_source(v, w=None):  # (P, W + L - 1) -> (S,): sum of v * w over source j's channels
+        return (v * (v if w is None else w)).reshape(S, C, -1).sum((1, 2))
+
+    expected = [per_source(y_own), per_source(y_own - s), per_source(y_all - y_own), per_source(y_all)]
+    expected += [per_source(y_all - s), per_source(d_full, y_all - s)]
+    torch.testing.assert_close(sums, torch.stack(expected), rtol=1e-9, atol=1e-9)
+    # and so ||e - P_all||^2 = ||d||^2 - 2 <d, P_all - s> + ||P_all - s||^2
+    artif = per_source(d_full) - 2 * sums[5] + sums[4]
+    torch.testing.assert_close(artif, per_source(e - y_all), rtol=1e-9, atol=1e-9)
+
+
+@OPS
 def test_block_toeplitz_solver_equals_dense_solve(ops):
     g = torch.Generator().manual_seed(17)
     L, P, Q = 40, 3, 2
     signal = torch.randn(1, P, 400, generator=g, dtype=torch.float64).cumsum(-1)  # coloured: ill-conditioned
-    r, _ = bsseval._correlations(ops, ops.from_torch(signal), ops.from_torch(signal), L, 400, 512, keep=False)
-    R = ops.to_torch(r, "cpu")[:, :, :P].permute(0, 3, 1, 2).contiguous()  # (1, L, P, P), SPD block Toeplitz
+    R = lag_correlations(signal, signal, L).contiguous()  # (1, L, P, P), SPD block Toeplitz
     d = torch.randn(1, L, P, Q, generator=g, dtype=torch.float64)
     x = ops.to_torch(bsseval._solve_block_toeplitz(ops, ops.from_torch(R), ops.from_torch(d)), "cpu")
     dense = bsseval._dense_solve(R, d)
@@ -251,7 +321,7 @@ def test_block_toeplitz_solver_equals_dense_solve(ops):
     torch.testing.assert_close(x, dense, rtol=1e-6, atol=1e-9 * dense.abs().max().item())
 
 
-def test_torch_path_chunks_and_recomputed_spectra_give_the_same_scores(monkeypatch):
+def test_torch_path_block_groups_and_recomputed_correlations_give_the_same_scores(monkeypatch):
     ref = music_like(3, 2, 3.3, seed=18)[None]
     est = masked_estimates(ref[0], seed=19)[None]
 
@@ -261,12 +331,33 @@ def test_torch_path_chunks_and_recomputed_spectra_give_the_same_scores(monkeypat
 
     reference = scores(bsseval._NumpyOps)
     variants = {"torch (the GPU path)": scores(bsseval._TorchOps)}
-    monkeypatch.setattr(bsseval, "_KEEP_BYTES", 0)  # spectra made twice instead of kept
-    monkeypatch.setattr(bsseval._NumpyOps, "cache_bytes", 1)  # one frequency bin at a time
-    variants["recomputed, bin by bin"] = scores(bsseval._NumpyOps)
-    monkeypatch.setattr(bsseval, "_CHUNK_BYTES", 1)  # one frame at a time
-    variants["frame by frame"] = scores(bsseval._NumpyOps)
+    monkeypatch.setattr(bsseval, "_KEEP_BYTES", 0)  # the frames' correlations made twice instead of kept
+    variants["recomputed"] = scores(bsseval._NumpyOps)
+    monkeypatch.setattr(bsseval, "_GROUP_BYTES", 1)  # one block per FFT call
+    variants["block by block"] = scores(bsseval._NumpyOps)
     for variant, values in variants.items():
         for name in METRICS:
             assert values[name].shape == (1, 3, 3)
             torch.testing.assert_close(values[name], reference[name], rtol=0, atol=1e-3, msg=f"{variant} {name}")
+
+
+def test_gapped_frames_silent_estimate_frames_and_a_whole_track_window_match_museval():
+    ref = music_like(3, 2, 4.0, seed=20)
+    est = masked_estimates(ref, seed=21)
+    est[2, :, RATE // 2 : RATE + RATE // 2] = 0  # estimate 2 silent inside the second gapped frame
+    ref[0, 1, 3 * RATE :] = -ref[0, 0, 3 * RATE :]  # reference 0's channels cancel in the end
+    ours, _ = assert_matches_museval(est, ref, window=RATE // 2, hop=RATE // 2 + 700)  # hop > window
+    assert torch.isnan(ours["SDR"]).any() and not torch.isnan(ours["SDR"]).all()
+    ours, _ = assert_matches_museval(est[..., : 2 * RATE], ref[..., : 2 * RATE], window=3 * RATE, hop=RATE)
+    assert ours["SDR"].shape == (3, 1)
+
+
+def test_non_finite_values_raise_naming_the_input():
+    ref = torch.randn(2, 2, RATE, dtype=torch.float64)
+    est = ref + 0.1
+    bad = ref.clone()
+    bad[1, 0, -1] = float("inf")  # in the tail no frame covers: still checked
+    with pytest.raises(ValueError, match="references must be real and finite"):
+        bss_eval_v4(est, bad, rate=RATE, window=RATE // 3)
+    with pytest.raises(ValueError, match="estimates must be real and finite"):
+        bss_eval_v4(bad, ref, rate=RATE, window=RATE // 3)

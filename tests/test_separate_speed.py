@@ -1,5 +1,5 @@
-"""The faster defaults of `separate` (tiles twice a long context, a cap on input samples per
-forward pass) change no stem: they equal one forward pass over the whole padded song and the
+"""The faster defaults of `separate` (tiles four times a long context, shortened to the fewest
+equal tiles covering the song, a cap on input samples per forward pass) change no stem: they equal one forward pass over the whole padded song and the
 former defaults (3 s tiles, 4 tiles per pass) within 1e-5."""
 
 import pytest
@@ -26,11 +26,32 @@ def one_pass(model, song):
         return model(padded[None])[0, ..., :T]  # (S, C, T)
 
 
-def test_default_tiles_cover_twice_the_context():
+def test_default_tiles_cover_four_times_the_context():
     model = long_context_net()
     plan, former = tile_plan(model), tile_plan(model, segment=3 * model.sample_rate)
-    assert plan["n_out"] >= 2 * (plan["n_in"] - plan["n_out"]) > former["n_out"]
+    assert plan["n_out"] >= 4 * (plan["n_in"] - plan["n_out"]) > former["n_out"]
     assert plan["hop"] % model.period == 0
+
+
+def tile_lengths(model, song, **kwargs) -> list[int]:
+    """Input samples of every tile `separate` runs (one tile per forward pass)."""
+    seen = []
+    hook = model.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[-1]))
+    try:
+        separate(model, song, rate=model.sample_rate, batch_size=1, **kwargs)
+    finally:
+        hook.remove()
+    return seen
+
+
+def test_default_tiles_are_the_fewest_equal_ones():
+    model = long_context_net()
+    plan = tile_plan(model)
+    song = torch.randn(2, 3 * plan["hop"] + plan["hop"] // 3)  # 4 default hops, the last one mostly empty
+    lengths = tile_lengths(model, song)
+    assert len(lengths) == 4 and len(set(lengths)) == 1 and lengths[0] < plan["n_in"]
+    # a segment that is asked for is kept as it is
+    assert set(tile_lengths(model, song, segment=plan["hop"])) == {plan["n_in"]}
 
 
 def test_faster_defaults_give_the_same_stems():

@@ -185,9 +185,11 @@ def write_audio(path: str | Path, audio: torch.Tensor, rate: int) -> None:
         raise ValueError(f"unsupported output format {path.suffix!r} for {path}: use .wav or .flac")
     if audio.dim() != 2:
         raise ValueError(f"write_audio expects audio of shape (C, T) for {path}, got {tuple(audio.shape)}")
-    data = audio.detach().cpu().T.numpy().astype(np.float32)  # (T, C)
+    # (T, C): one copy in frame order (soundfile copies again what is not contiguous), never a
+    # view of `audio`, which the FLAC clipping below would change
+    data = np.array(audio.detach().cpu().T.numpy(), dtype=np.float32, order="C")
     if fmt == "FLAC":
-        data = np.clip(data, -1.0, 1.0)  # integer PCM: out-of-range floats would wrap around
+        np.clip(data, -1.0, 1.0, out=data)  # integer PCM: out-of-range floats would wrap around
     with atomic_path(path) as tmp:
         sf.write(tmp, data, rate, format=fmt, subtype="FLOAT" if fmt == "WAV" else "PCM_24")
 

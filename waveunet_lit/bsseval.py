@@ -27,27 +27,38 @@ SiSEC/MUSDB18 table. What museval computes, and so what this module computes:
 4. A frame where any reference or any estimate is silent (its sum over channels is exactly
    zero at every sample of the frame) is NaN for all metrics and sources.
 
-How it is fast (museval takes 25-40 s per 30-s track and 3 minutes per 4-minute track here;
-this module 20-40x less, see ``bench/bsseval_speed.py``):
+How it is fast (40-50x less time than museval on a 4-minute 4-source stereo track, one thread
+each, side by side in ``bench/bsseval_speed.py`` on a shared machine; about 300 MB of memory
+where museval takes 5 GB): everything comes from the correlations, at lags ``0 .. L-1``,
+of every reference channel ``x_p`` with every reference channel and every error channel
+``d_q = e_q - x_q``, computed once per frame and never as filtered signals.
 
-- One FFT per frame and channel serves both passes. With the default ``hop == window`` the
-  frames tile the track, so the whole-track correlations that fill ``G`` and ``D`` are the
-  sum over frames of the frames' cross-spectra (one batched matrix product per frequency bin)
-  plus, for the pairs of samples that straddle two frames, the same sum over short FFTs of
-  the ``L - 1`` samples on each side of every frame boundary. The frame spectra are kept
-  (up to 2 GiB) and reused for the metrics.
+- The energy of a filtered frame is a quadratic form in the frame's correlations:
+  ``||h * x||^2 = sum_k sum_{p,p'} rho_{pp'}[k] K_{pp'}[k]`` with ``K`` the correlation of the
+  filter taps (the frame is zero outside, so the full convolution needs no edge terms), and
+  ``||e - P_all||^2 = ||d||^2 - 2 <d, P_all - s> + ||P_all - s||^2``, whose cross term is
+  linear in the correlations of ``x`` with ``d``. Working with the error ``d`` rather than
+  ``e`` keeps all three terms as small as the error itself (a perfect estimate gives zeros, not
+  the rounding noise of differences of large energies). So the metrics
+  of all frames are one matrix product of the frames' correlations ``(N, L P 2P)`` with a
+  weight matrix ``(L P 2P, 6 S)`` made from the filters.
+- A frame's correlations come from short FFTs: the frame is cut into blocks of about 3500
+  samples, each reference block zero-padded to 4096 and correlated (one batched matrix
+  product per frequency bin) with the same block of ``(x, d)`` extended by the ``L - 1``
+  samples that follow it in the frame; one inverse FFT per frame gives the lags.
+- With the default ``hop == window`` the frames tile the track, so the whole-track
+  correlations that fill ``G`` and ``D`` are the sum of the frames' plus, for the pairs of
+  samples that straddle two frames, short FFTs of the ``L - 1`` samples on each side of every
+  boundary: one pass over the audio, which is read where it lies (no copy of the track).
 - ``G`` is block Toeplitz (block ``(a, b)`` is ``R[a - b]``, ``R[-k] = R[k]^T``) and
   symmetric, so the normal equations are solved with the block Levinson recursion (Whittle
   1963; Wiggins & Robinson 1965) in ``O(L^2 (SC)^3)`` instead of a dense ``O((L S C)^3)`` LU;
   symmetry makes the backward reflection the transpose of the forward one, so each of the
   ``L`` steps is one long matrix product and a few ``SC x SC`` ones (a dense solve is the
   fallback if the recursion breaks down).
-- The metrics use Parseval's theorem on the frames' spectra: per frequency bin, one
-  ``4SC x SC`` matrix times the references' spectra gives ``P_all``, ``P_own``, the spatial
-  error and the interference; the products run over blocks of bins that stay in cache.
 - On CPU the arrays are numpy's: pocketfft (``scipy.fft``, with torch's thread count as
-  workers) and OpenBLAS batched products are 2-3x faster here than torch's, and the
-  recursion's thousands of small-matrix calls cost a few microseconds each instead of tens.
+  workers) and OpenBLAS batched products are faster here than torch's, and the recursion's
+  thousands of small-matrix calls cost a few microseconds each instead of tens.
 
 Everything runs in float64.
 
@@ -75,11 +86,12 @@ METRICS = ("SDR", "ISR", "SIR", "SAR")
 
 # numpy's float64 machine epsilon, which museval adds to the diagonal of the Gram matrix.
 _EPS = torch.finfo(torch.float64).eps
-# Spectra are made and used in chunks of frames of about this many bytes ...
-_CHUNK_BYTES = 1 << 26
-# ... and kept between the filter pass and the metric pass up to this many bytes in all
-# (2 GiB: 6 minutes of a 4-source stereo track at 44.1 kHz); longer tracks are transformed twice.
-_KEEP_BYTES = 1 << 31
+# The FFT buffers of one group of blocks stay under about this many bytes (in cache, and
+# below glibc's mmap threshold so that they are not page-faulted in anew for every frame) ...
+_GROUP_BYTES = 1 << 24
+# ... and the frames' correlations are kept between the filter pass and the metric pass up
+# to this many bytes (4-source stereo: 0.5 MB per frame, 512 frames); beyond, they are made twice.
+_KEEP_BYTES = 1 << 28
 
 
 def bss_eval_v4(
@@ -138,20 +150,10 @@ def bss_eval_v4_batch(
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"bss_eval_v4: {name} must be a positive int, got {value!r}")
     ops = _NumpyOps if estimates.device.type == "cpu" else _TorchOps
-    est = ops.from_torch(estimates)  # (B, S, C, T) float64, contiguous
+    est = ops.from_torch(estimates)  # (B, S, C, T) float64, read where it lies (no copy on CPU)
     ref = ops.from_torch(references)
-    for name, x in (("estimates", est), ("references", ref)):
-        if not ops.all_finite(x):
-            raise ValueError(f"bss_eval_v4: {name} must be real and finite (found NaN, inf or complex)")
-    for what, x in (("reference", ref), ("estimate", est)):
-        silent = ops.to_torch(ops.zero_channel_sum(x), "cpu")  # (B, S), museval's _any_source_silent
-        if silent.any():
-            b, s = (int(i) for i in silent.nonzero()[0])
-            raise ValueError(
-                f"bss_eval_v4: {what} source {s} (track {b}) is all zeros; BSSEval is undefined "
-                "for silent sources (museval raises here too)"
-            )
-    energies = _bss_energies(ops, est, ref, window, hop, filter_length)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: a ValueError says so
+        energies = _bss_energies(ops, est, ref, window, hop, filter_length)
     return _scores({name: ops.to_torch(value, estimates.device) for name, value in energies.items()})
 
 
@@ -178,74 +180,94 @@ def _bss_energies(ops, est, ref, window: int, hop: int, L: int) -> dict:
     ``"target"`` (``||s_j||^2``), ``"error"`` (``||e - s_j||^2``), ``"own"``, ``"spat"``,
     ``"interf"``, ``"all"``, ``"artif"`` (``||P_own||^2``, ``||P_own - s_j||^2``,
     ``||P_all - P_own||^2``, ``||P_all||^2``, ``||e - P_all||^2``) and ``"silent"`` ``(B, N)``.
+
+    Raises:
+        ValueError: a value is NaN or infinite, or a source is all zeros.
     """
     B, S, C, T = ref.shape
     P = S * C
-    x, y = ref, est
     # museval's Framing: whole frames only, or one frame with the whole signal.
     n_frames = (T - window + hop) // hop if window < T else 1
     W = min(window, T)
-    n_fft = _fast_length(W + L - 1)  # a frame's full linear convolution with a filter
-    F = n_fft // 2 + 1
-    frame_bytes = 16 * B * F * 2 * P  # one frame's spectra of all references and estimates
-    # With hop == window the frames tile the track and serve as the correlation blocks.
-    reuse = window >= T or (hop == window and W >= L - 1)
-    if reuse:
-        block, block_fft = W, n_fft
-        keep = n_frames * frame_bytes <= _KEEP_BYTES
+    starts = [t * hop for t in range(n_frames)]
+    # With hop == window the frames tile the track (plus a shorter tail) and are the tiles of
+    # the whole-track correlations; otherwise the track is tiled on its own.
+    tiling = W == T or (hop == W and W >= L - 1)
+    keep = n_frames * B * L * P * 2 * P * 8 <= _KEEP_BYTES
+    kept = ops.zeros((n_frames, B, L, P, 2 * P), like=ref) if keep else None
+    total = ops.zeros((B, L, P, 2 * P), like=ref)  # whole-track correlations
+    energy, silent, tile_silent = [], [], []
+    for t, rho, frame_energy, frame_silent in _frame_correlations(ops, ref, est, starts, W, L):
+        energy.append(frame_energy)  # (B, 2, S)
+        silent.append(frame_silent)  # (B, 2, S)
+        if keep:
+            kept[t] = rho
+        if tiling:
+            total += rho
+            tile_silent.append(frame_silent)
+    if tiling:  # the frames are done: only the tail after the last one is left
+        tiles, boundaries = [([starts[-1] + W], T - starts[-1] - W)], starts[1:]
     else:
-        block_fft = max(16384, _pow2(4 * L))
-        block_fft = min(block_fft, _pow2(T + L - 1))
-        block, keep = block_fft - L + 1, False
-    r, kept = _correlations(ops, x, y, L, block, block_fft, keep)  # (B, P, 2P, L)
-    c_all, c_own = _distortion_filters(ops, r, S, C)
+        size = max(L - 1, 1 << 15)
+        whole = list(range(0, T - size + 1, size))
+        tiles, boundaries = [(whole, size), ([len(whole) * size], T - len(whole) * size)], []
+    for tile_starts, size in tiles:
+        if size <= 0 or not tile_starts:
+            continue
+        for _, rho, _, tile in _frame_correlations(ops, ref, est, tile_starts, size, L):
+            total += rho
+            tile_silent.append(tile)
+        boundaries += [s for s in tile_starts if s > 0]
+    total += _straddling_correlations(ops, ref, est, boundaries, L)
+    _check_values(ops, total, ops.stack(tile_silent, axis=-1), P)
 
-    # One filter bank for the four signals that are linear in the frame of the references:
-    # P_all = C_all * s, P_own = C_own * s_j (block diagonal: source j to source j), the
-    # spatial error P_own - s_j and the interference P_all - P_own; taps[a, p, (k, q)] from
-    # reference channel p to estimate channel q.
-    own = ops.zeros((B, L, S, C, S, C), like=x)
-    for j in range(S):
-        own[:, :, j, :, j, :] = c_own[:, j]
-    own = own.reshape(B, L, P, P)
-    spatial = ops.concat([own[:, :1] - ops.eye(P, like=x), own[:, 1:]], axis=1)  # minus a unit impulse
-    taps = ops.concat([c_all, own, spatial, c_all - own], axis=-1)  # (B, L, P, 4P)
-    filters = ops.rfft(ops.permute(taps, (0, 3, 2, 1)), n_fft)  # (B, 4P, P, F)
-    filters = ops.contiguous(ops.permute(filters, (0, 3, 1, 2)))  # (B, F, 4P, P)
-    weight = ops.parseval_weights(n_fft, like=x)  # (F,)
+    gram = ops.contiguous(total[..., :P])  # (B, L, P, P): R[k][p, q] = <x_p, x_q delayed by k>
+    rhs = total[..., :P] + total[..., P:]  # (B, L, P, P): D[a][p, q] = <x_p, e_q delayed by a>
+    c_all, c_own = _distortion_filters(ops, gram, rhs, S, C)
+    weights = _metric_weights(ops, c_all, c_own, S, C)  # (B, L P 2P, 6 S)
 
-    per_chunk = max(1, _CHUNK_BYTES // frame_bytes)
-    chunks = kept or [(i, min(per_chunk, n_frames - i), None) for i in range(0, n_frames, per_chunk)]
-    projected = ("all", "own", "spat", "interf", "artif")
-    out = {name: [] for name in ("target", "error", *projected, "silent")}
-    # The products run over blocks of frequency bins small enough to stay in the CPU's cache.
-    bins = max(1, ops.cache_bytes // (16 * B * 5 * P * chunks[0][1]))
-    buffer = ops.empty((B * min(bins, F) * 5 * P * chunks[0][1],), like=x, complex=True)
-    for first, count, spec in chunks:
-        if spec is None:
-            spec = _spectra(ops, (x, y), first * hop, count, hop, W, n_fft)  # (B, F, 2P, n)
-        energy = 0
-        for f0 in range(0, F, bins):
-            f1 = min(F, f0 + bins)
-            z = buffer[: B * (f1 - f0) * 5 * P * count].reshape(B, f1 - f0, 5 * P, count)
-            ops.matmul(filters[:, f0:f1], spec[:, f0:f1, :P], out=z[:, :, : 4 * P])  # P_all, P_own, spat, interf
-            ops.subtract(spec[:, f0:f1, P:], z[:, :, :P], out=z[:, :, 4 * P :])  # artifacts: e - P_all
-            # Parseval: sum over bins of weight * (re^2 + im^2)
-            parts = ops.real_view(z).reshape(B, f1 - f0, -1)  # (B, f, 5 P n 2)
-            ops.square_(parts)
-            energy = energy + weight[f0:f1] @ parts  # (B, 5 P n 2)
-        energy = energy.reshape(B, 5, S, C, count, 2).sum(axis=(3, 5))  # (B, 5, S, n): sum over channels
-        for k, name in enumerate(projected):
-            out[name].append(energy[:, k])
-        # SDR and silence in the time domain, as museval (exact zeros stay exact: SDR = inf)
-        r_frames = _frames(ops, x, first * hop, count, hop, W)  # (B, S, C, n, W)
-        e_frames = _frames(ops, y, first * hop, count, hop, W)  # (B, S, C, n, W)
-        out["target"].append(ops.sum_squares(r_frames).sum(axis=2))  # (B, S, n)
-        out["error"].append(ops.sum_squares(e_frames - r_frames).sum(axis=2))  # (B, S, n)
-        # A frame where any reference or estimate is silent (channel sum zero at every sample).
-        silent = ops.zero_channel_sum(r_frames).any(axis=1) | ops.zero_channel_sum(e_frames).any(axis=1)
-        out["silent"].append(silent)  # (B, n)
-    return {name: ops.concat(values, axis=-1) for name, values in out.items()}
+    if keep:
+        flat = kept.reshape(n_frames, B, -1)
+        sums = ops.stack([flat[:, b] @ weights[b] for b in range(B)], axis=0)  # (B, N, 6 S)
+    else:  # the frames' correlations once more, each straight into its metrics
+        sums = ops.zeros((B, n_frames, 6 * S), like=ref)
+        for t, rho, _, _ in _frame_correlations(ops, ref, est, starts, W, L):
+            sums[:, t] = (rho.reshape(B, 1, -1) @ weights)[:, 0]
+    sums = ops.permute(sums.reshape(B, n_frames, 6, S), (2, 0, 3, 1))  # (6, B, S, N)
+    energy = ops.stack(energy, axis=-1)  # (B, 2, S, N)
+    error = energy[:, 1]
+    # ||e - P_all||^2 = ||d - (P_all - s)||^2 with d = e - s; rounding may leave it a hair below 0
+    artif = error - 2 * sums[5] + sums[4]
+    own, spat, interf, all_ = (ops.clamp_min0(value) for value in sums[:4])
+    return {
+        "target": energy[:, 0],
+        "error": error,
+        "own": own,
+        "spat": spat,
+        "interf": interf,
+        "all": all_,
+        "artif": ops.clamp_min0(artif),
+        "silent": ops.any(ops.stack(silent, axis=-1).reshape(B, 2 * S, n_frames), axis=1),  # (B, N)
+    }
+
+
+def _check_values(ops, total, silent, P: int) -> None:
+    """Raise for NaN/inf (which reach every correlation of their tile) and for silent sources.
+
+    ``total``: ``(B, L, P, 2P)`` whole-track correlations; ``silent``: ``(B, 2, S, tiles)``
+    (reference / estimate source whose channel sum is zero throughout the tile)."""
+    if not ops.all_finite(total[..., :P]):
+        raise ValueError("bss_eval_v4: references must be real and finite (found NaN or inf)")
+    if not ops.all_finite(total[..., P:]):
+        raise ValueError("bss_eval_v4: estimates must be real and finite (found NaN or inf)")
+    silent = ops.to_torch(ops.all(silent, axis=-1), "cpu")  # (B, 2, S), museval's _any_source_silent
+    for k, what in enumerate(("reference", "estimate")):
+        if silent[:, k].any():
+            b, s = (int(i) for i in silent[:, k].nonzero()[0])
+            raise ValueError(
+                f"bss_eval_v4: {what} source {s} (track {b}) is all zeros; BSSEval is undefined "
+                "for silent sources (museval raises here too)"
+            )
 
 
 def _scores(energy: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -265,104 +287,139 @@ def _db(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den == 0, torch.inf, 10 * torch.log10(num / den))
 
 
+
+
 # ---------------------------------------------------------------------------------------------
-# 2. correlations over the whole track, from block spectra
+# 2. correlations of frames, from short block spectra
 
 
-def _correlations(ops, x, y, L: int, block: int, n_fft: int, keep: bool):
-    """``r[b, p, q, k] = sum_n x_p[n] z_q[n + k]`` for ``z = (x, y)`` and lags ``k < L``.
+def _block_plan(size: int, L: int) -> tuple[int, int, int]:
+    """``(blocks, block, n_fft)`` for correlating a frame of ``size`` samples at lags below
+    ``L``: ``blocks`` blocks of ``block`` samples (the last one shorter) cover the frame, and
+    ``n_fft >= block + L - 1`` holds a block and the ``L - 1`` samples after it.
+    FFTs of about 4096 points cost the least per sample here, counting the inverse ones.
 
-    ``x``, ``y``: ``(B, P, T)``. The track is cut into blocks of ``block >= L - 1`` samples
-    (the last one shorter); with ``n_fft >= block + L - 1``, the inverse FFT of the sum over
-    blocks of ``conj(X_b) Z_b`` holds every pair of samples in the same block without
-    wrap-around. The pairs that straddle blocks ``b`` and ``b + 1`` are the correlations of
-    the last ``L - 1`` samples of ``x`` in block ``b`` with the first ``L - 1`` of ``z`` in
-    block ``b + 1``, summed the same way with short FFTs.
-
-    Returns ``r`` ``(B, P, 2P, L)`` and, if ``keep``, the spectra of the whole blocks as
-    ``[(first block, count, (B, F, 2P, count)), ...]`` (else an empty list).
+    Example:
+        >>> _block_plan(44100, 512)
+        (13, 3393, 4096)
     """
-    B, T = x.shape[0], x.shape[-1]
-    P = math.prod(x.shape[1:-1])
+    longest = max(7 * L + 1, 4097 - L)
+    blocks = -(-size // longest)
+    block = -(-size // blocks)
+    fast, pow2 = _fast_length(block + L - 1), _pow2(block + L - 1)
+    return blocks, block, pow2 if pow2 <= 1.1 * fast else fast  # powers of two invert faster
+
+
+def _frame_correlations(ops, ref, est, starts: list, size: int, L: int):
+    """Correlations inside frames ``[start, start + size)`` (each inside the track).
+
+    ``ref``, ``est``: ``(B, S, C, T)``. With the frame's reference channels ``x_p`` and error
+    channels ``d_q = e_q - x_q`` (zero outside the frame) and ``z = (x, d)``, yields for each
+    frame ``(i, rho, energy, silent)``: ``rho`` ``(B, L, P, 2P)`` with
+    ``rho[b, k, p, q] = sum_n x_p[n] z_q[n + k]``; ``energy`` ``(B, 2, S)``: ``||x_j||^2`` and
+    ``||d_j||^2``; ``silent`` ``(B, 2, S)``: whether the channel sum of reference / estimate
+    ``j`` is zero at every sample of the frame.
+
+    Each block of ``x`` is zero-padded to ``n_fft`` and each block of ``z`` is extended by the
+    ``L - 1`` samples that follow it in the frame, so that the circular correlation of the two
+    at lags ``0 .. L-1`` is the linear one of the block with the rest of the frame; the sum
+    over blocks of ``conj(X) Z^T`` (one small matrix product per frequency bin) and one inverse
+    FFT give the frame's lags.
+    """
+    B, S, C, _ = ref.shape
+    P = S * C
+    n_blocks, block, n_fft = _block_plan(size, L)
     F = n_fft // 2 + 1
-    n_whole, tail = divmod(T, block)
-    per_chunk = max(1, _CHUNK_BYTES // (16 * B * F * 2 * P))
-    chunks = [(i, min(per_chunk, n_whole - i)) for i in range(0, n_whole, per_chunk)]
-    chunks += [(n_whole, 1)] if tail else []  # the last, partial block (zero-padded)
-    cross = ops.zeros((B, F, P, 2 * P), like=x, complex=True)
-    kept = []
-    for first, count in chunks:
-        spec = _spectra(ops, (x, y), first * block, count, block, block, n_fft)  # (B, F, 2P, n)
-        bins = max(1, ops.cache_bytes // (16 * B * 3 * P * count))  # blocks of bins that stay in cache
-        for f0 in range(0, F, bins):
-            block_spec = spec[:, f0 : f0 + bins]  # (B, f, 2P, n)
-            cross[:, f0 : f0 + bins] += ops.conj(block_spec[:, :, :P]) @ block_spec.swapaxes(-1, -2)  # (B, f, P, 2P)
-        if keep and first < n_whole:
-            kept.append((first, count, spec))
-    r = ops.irfft(ops.permute(cross, (0, 2, 3, 1)), n_fft)[..., :L]  # (B, P, 2P, L)
+    ext = block + L - 1
+    group = max(1, min(n_blocks, _GROUP_BYTES // (16 * B * 3 * P * F)))  # blocks per FFT call
+    frame = ops.zeros((B, 2 * P, n_blocks * block + L - 1), like=ref)  # (x, d), zero past the frame
+    frame_x = frame[:, :P].reshape(B, S, C, -1)
+    frame_d = frame[:, P:].reshape(B, S, C, -1)
+    windows = ops.frames(frame, ext, block)  # (B, 2P, blocks, ext): views of the frame
+    # per block: x zero-padded, then (x, d) extended; zero past what is written
+    blocks = ops.zeros((B, group, 3 * P, n_fft), like=ref)
+    spec_x = ops.empty((B, F, P, group), like=ref, complex=True)  # conj, bins first for the products
+    spec_z = ops.empty((B, F, 2 * P, group), like=ref, complex=True)
+    for i, start in enumerate(starts):
+        x = ref[..., start : start + size]  # (B, S, C, size), wherever it lies in memory
+        e = est[..., start : start + size]
+        ops.copy_into(x, frame_x[..., :size])
+        ops.subtract(e, x, out=frame_d[..., :size])
+        energy = ops.sum_squares(frame).reshape(B, 2, S, C).sum(-1)  # (B, 2, S)
+        # museval's test on the inputs themselves (e, not x + d: exact zeros must stay exact)
+        silent = ops.stack([_silent_sources(ops, frame_x[..., :size]), _silent_sources(ops, e)], axis=1)
+        cross = None
+        for g0 in range(0, n_blocks, group):
+            g = min(group, n_blocks - g0)
+            z = windows[:, :, g0 : g0 + g]  # (B, 2P, g, ext)
+            ops.copy_into(z.swapaxes(1, 2), blocks[:, :g, P:, :ext])
+            ops.copy_into(z[:, :P, :, :block].swapaxes(1, 2), blocks[:, :g, :P, :block])
+            spec = ops.rfft(blocks[:, :g], n_fft, axis=-1)  # (B, g, 3P, F)
+            ops.conj_into(ops.permute(spec[:, :, :P], (0, 3, 2, 1)), spec_x[..., :g])
+            ops.copy_into(ops.permute(spec[:, :, P:], (0, 3, 2, 1)), spec_z[..., :g])
+            product = spec_x[..., :g] @ spec_z[..., :g].swapaxes(-1, -2)  # (B, F, P, 2P)
+            if cross is None:
+                cross = product
+            else:
+                cross += product
+        yield i, ops.irfft(cross, n_fft, axis=1)[:, :L], energy, silent  # (B, L, P, 2P)
+
+
+def _silent_sources(ops, x):
+    """``(B, S, C, W) -> (B, S)``: the sum over channels is zero at every sample. Sounding
+    sources almost always show it in their first samples: only the rest get the full test."""
+    head = ops.zero_channel_sum(x[..., :64])
+    return ops.zero_channel_sum(x) if head.any() else head
+
+
+def _straddling_correlations(ops, ref, est, boundaries: list, L: int):
+    """``sum_n x_p[n] z_q[n + k]`` over the pairs of samples with ``n < beta <= n + k`` for
+    each boundary ``beta`` (at least ``L - 1`` after the previous one), ``z = (x, d)``:
+    ``(B, L, P, 2P)``, or 0 without boundaries.
+
+    They are the correlations of the ``m = L - 1`` samples of ``x`` before ``beta`` with the
+    ``m`` of ``z`` from ``beta`` on, at lags ``k - m``: circular ones of ``2m`` points.
+    """
     m = L - 1
-    n_blocks = n_whole + (tail > 0)
-    if n_blocks > 1 and m > 0:
-        n_edge = _pow2(2 * m)  # circular correlation of two length-m signals at lags -m..0
-        u = _spectra(ops, (x,), block - m, n_blocks - 1, block, m, n_edge)  # (B, F', P, n_blocks - 1)
-        v = _spectra(ops, (x, y), block, n_blocks - 1, block, m, n_edge)  # (B, F', 2P, n_blocks - 1)
-        edge = ops.conj(u) @ v.swapaxes(-1, -2)  # (B, F', P, 2P)
-        edge = ops.irfft(ops.permute(edge, (0, 2, 3, 1)), n_edge)  # (B, P, 2P, n_edge)
-        # lag k of the straddling pairs is lag k - m of (u, v): indices n_edge - m .. n_edge - 1, 0
-        r = r + ops.concat([edge[..., n_edge - m :], edge[..., :1]], axis=-1)  # (B, P, 2P, L)
-    return r, kept
-
-
-def _spectra(ops, signals: tuple, first: int, count: int, step: int, size: int, n_fft: int):
-    """One-sided spectra ``(B, F, K, count)`` of ``count`` frames of ``size`` samples every
-    ``step`` samples from sample ``first`` on (zero-padded past the end), of the channels of
-    ``signals`` (arrays ``(B, ..., T)`` of ``K_i`` channels, ``K = sum K_i``) one after the other."""
-    B = signals[0].shape[0]
-    K = sum(math.prod(s.shape[1:-1]) for s in signals)
-    out = ops.empty((B, n_fft // 2 + 1, K, count), like=signals[0], complex=True)
-    start = 0
-    for signal in signals:
-        k = math.prod(signal.shape[1:-1])
-        frames = _frames(ops, signal, first, count, step, size)  # (B, ..., count, size)
-        spectra = ops.rfft(frames, n_fft).reshape(B, k, count, -1)  # (B, K_i, count, F)
-        out[:, :, start : start + k] = ops.permute(spectra, (0, 3, 1, 2))  # (B, F, K_i, count)
-        start += k
-    return out
-
-
-def _frames(ops, x, first: int, count: int, step: int, size: int):
-    """``(..., count, size)`` frames of ``x`` ``(..., T)``: views where they lie inside the
-    signal, zero-padded copies for those that run past its end."""
-    T = x.shape[-1]
-    inside = min(count, max(0, (T - first - size) // step + 1))
-    parts = []
-    if inside:
-        parts.append(ops.frames(x[..., first : first + (inside - 1) * step + size], size, step))
-    if inside < count:
-        start = first + inside * step
-        need = (count - inside - 1) * step + size
-        parts.append(ops.frames(ops.pad(x[..., start : start + need], need), size, step))
-    return parts[0] if len(parts) == 1 else ops.concat(parts, axis=-2)
+    if not boundaries or m == 0:
+        return 0
+    B, S, C, T = ref.shape
+    P = S * C
+    n_edge = _pow2(2 * m)
+    total = 0
+    for first in range(0, len(boundaries), 256):  # at most about 50 MB at a time
+        chunk = boundaries[first : first + 256]
+        edges = ops.zeros((len(chunk), B, 3, S, C, n_edge), like=ref)
+        for i, beta in enumerate(chunk):
+            n = min(m, T - beta)
+            ops.copy_into(ref[..., beta - m : beta], edges[i, :, 0, :, :, :m])
+            ops.copy_into(ref[..., beta : beta + n], edges[i, :, 1, :, :, :n])
+            ops.subtract(est[..., beta : beta + n], ref[..., beta : beta + n], out=edges[i, :, 2, :, :, :n])
+        spec = ops.rfft(edges.reshape(len(chunk), B, 3 * P, n_edge), n_edge, axis=-1)  # (n, B, 3P, F')
+        u = ops.conj(ops.permute(spec[:, :, :P], (1, 3, 2, 0)))  # (B, F', P, n)
+        v = ops.permute(spec[:, :, P:], (1, 3, 0, 2))  # (B, F', n, 2P)
+        total = total + ops.matmul(u, v)  # (B, F', P, 2P)
+    edge = ops.irfft(total, n_edge, axis=1)  # (B, n_edge, P, 2P)
+    # lag k of the straddling pairs is lag k - m of (u, v): indices n_edge - m .. n_edge - 1, 0
+    return ops.concat([edge[:, n_edge - m :], edge[:, :1]], axis=1)  # (B, L, P, 2P)
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. distortion filters, estimated once per track
+# 3. distortion filters, estimated once per track, and the metrics' weights
 
 
-def _distortion_filters(ops, r, S: int, C: int):
+def _distortion_filters(ops, gram, rhs, S: int, C: int):
     """Least-squares FIR filters from the references onto each estimate, on the whole track.
 
-    ``r``: :func:`_correlations` of references and (references, estimates), ``(B, P, 2P, L)``.
+    ``gram``: ``(B, L, P, P)``, ``gram[:, k, p, q] = <x_p, x_q delayed by k>`` (``R[k]``);
+    ``rhs``: ``(B, L, P, P)``, ``rhs[:, a, p, q] = <x_p delayed by a, e_q>``.
     Returns ``c_all`` ``(B, L, P, P)``: tap ``a`` from reference channel ``p = (i, ci)`` to
     estimate channel ``q = (j, c)``; and ``c_own`` ``(B, S, L, C, C)``: tap ``a`` from channel
     ``ci`` of reference ``j`` to channel ``c`` of estimate ``j``.
     """
-    B, P, _, L = r.shape
+    B, L, P, _ = gram.shape
     # Gram matrix G[(a, p), (b, q)] = <ref_p delayed by a, ref_q delayed by b> = R[a - b][p, q]
-    gram = ops.contiguous(ops.permute(r[:, :, :P], (0, 3, 1, 2)))  # (B, L, P, P): R[k], k >= 0
-    gram[:, 0] += _EPS * ops.eye(P, like=r)
-    # right-hand sides D[(a, p), q] = <ref_p delayed by a, est_q> = r[p, P + q, a]
-    rhs = ops.permute(r[:, :, P:], (0, 3, 1, 2))  # (B, L, P, P)
+    gram[:, 0] += _EPS * ops.eye(P, like=gram)
     c_all = _solve_block_toeplitz(ops, gram, rhs)  # (B, L, P, P)
     if S == 1:  # the same system: reuse it so that P_all == P_own exactly (SIR = inf, as museval)
         return c_all, c_all[:, None]
@@ -454,19 +511,54 @@ def _dense_solve(R: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
     return sol.reshape(*batch, L, P, Q)
 
 
+
+
+def _metric_weights(ops, c_all, c_own, S: int, C: int):
+    """The matrix that turns a frame's correlations into its energies: ``(B, L P 2P, 6 S)``.
+
+    Columns ``k S + j``: for ``k = 0 .. 4`` the energy of source ``j``'s output channels of
+    the filter bank ``P_own``, ``P_own - s_j``, ``P_all - P_own``, ``P_all``, ``P_all - s_j``
+    (``||h * x||^2 = sum_k sum_{p,p'} rho_{pp'}[k] (2 - [k = 0]) sum_a h_p[a] h_p'[a - k]``, the
+    frame being zero outside), and for ``k = 5`` the cross term ``<d_j, (P_all - s_j)>``.
+    Rows follow :func:`_frame_correlations`' ``rho`` ``(L, P, 2P)``.
+    """
+    B, L, P, _ = c_all.shape
+    own = ops.zeros((B, L, S, C, S, C), like=c_all)
+    for j in range(S):
+        own[:, :, j, :, j, :] = c_own[:, j]
+    own = own.reshape(B, L, P, P)
+    unit = ops.zeros((L, P, P), like=c_all)  # the identity filter: s_j itself
+    unit[0] = ops.eye(P, like=c_all)
+    banks = ops.stack([own, own - unit, c_all - own, c_all, c_all - unit], axis=1)  # (B, 5, L, P, Q)
+    n_taps = _pow2(2 * L - 1)  # no wrap-around for lags -(L-1) .. L-1
+    spec = ops.rfft(banks, n_taps, axis=2).reshape(B, 5, -1, P, S, C)  # (B, 5, F, P, S, C)
+    spec = ops.permute(spec, (0, 1, 4, 2, 3, 5))  # (B, 5, S, F, P, C)
+    taps = ops.matmul(spec, ops.conj(spec).swapaxes(-1, -2))  # (B, 5, S, F, P, P), summed over c
+    taps = ops.irfft(taps, n_taps, axis=3)[:, :, :, :L]  # (B, 5, S, L, P, P): sum_a h_p[a] h_p'[a - k]
+    taps[:, :, :, 1:] *= 2  # lag k and lag -k (rho[-k] = rho[k]^T)
+    weights = ops.zeros((B, L, P, 2 * P, 6, S), like=c_all)
+    weights[:, :, :, :P, :5] = ops.permute(taps, (0, 3, 4, 5, 1, 2))
+    cross = ops.zeros((B, L, P, S, C, S), like=c_all)  # <d_q, y_q> = sum h[a, p, q] rho_pd_q[a]
+    error_bank = banks[:, 4].reshape(B, L, P, S, C)
+    for j in range(S):
+        cross[:, :, :, j, :, j] = error_bank[:, :, :, j]
+    weights[:, :, :, P:, 5] = cross.reshape(B, L, P, P, S)
+    return weights.reshape(B, L * P * 2 * P, 6 * S)
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. the array operations of the two paths
 
 
 class _NumpyOps:
     """CPU path: numpy arrays. pocketfft (``scipy.fft``) and OpenBLAS' batched products are
-    2-3x faster here than torch's MKL on AMD processors, and numpy's small-matrix calls cost a
-    few microseconds where torch's cost tens (the recursion makes about 15 per tap)."""
+    faster here than torch's MKL on AMD processors, and numpy's small-matrix calls cost a few
+    microseconds where torch's cost tens (the recursion makes about 15 per tap)."""
 
     @staticmethod
     def from_torch(x: torch.Tensor) -> np.ndarray:
-        # contiguous: numpy's reductions over strided arrays are several times slower than a copy
-        return np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float64)
+        # a view where the tensor is float64 already: the frames are copied out of it one by one
+        return x.detach().to(torch.float64).cpu().numpy()
 
     @staticmethod
     def to_torch(x: np.ndarray, device="cpu") -> torch.Tensor:
@@ -485,26 +577,55 @@ class _NumpyOps:
         return np.eye(n)
 
     @staticmethod
-    def rfft(x, n):
-        return scipy.fft.rfft(x, n=n, axis=-1, workers=torch.get_num_threads())
+    def rfft(x, n, axis):
+        return scipy.fft.rfft(x, n=n, axis=axis, workers=torch.get_num_threads())
 
     @staticmethod
-    def irfft(x, n):
-        return scipy.fft.irfft(x, n=n, axis=-1, workers=torch.get_num_threads())
+    def irfft(x, n, axis):
+        return scipy.fft.irfft(x, n=n, axis=axis, workers=torch.get_num_threads())
 
     @staticmethod
     def frames(x, size, step):
         return np.lib.stride_tricks.sliding_window_view(x, size, axis=-1)[..., ::step, :]
 
     @staticmethod
-    def pad(x, length):
-        out = np.zeros((*x.shape[:-1], length))
-        out[..., : x.shape[-1]] = x
-        return out
+    def copy_into(x, out):
+        np.copyto(out, x)
 
-    cache_bytes = 1 << 21
+    @staticmethod
+    def conj_into(x, out):
+        np.conjugate(x, out=out)
+
+    @staticmethod
+    def subtract(a, b, out):
+        np.subtract(a, b, out=out)
+
+    @staticmethod
+    def sum_squares(x):
+        return np.einsum("...i,...i->...", x, x)
+
+    @staticmethod
+    def zero_channel_sum(x):
+        """``(B, S, C, W) -> (B, S)``: the sum over channels is zero at every sample."""
+        return ~np.any(x.sum(axis=2) != 0, axis=-1)
+
+    @staticmethod
+    def all_finite(x):
+        return bool(np.isfinite(x).all())
+
+    @staticmethod
+    def clamp_min0(x):
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def any(x, axis):
+        return x.any(axis=axis)
+
+    @staticmethod
+    def all(x, axis):
+        return x.all(axis=axis)
+
     matmul = staticmethod(np.matmul)
-    subtract = staticmethod(np.subtract)
     permute = staticmethod(np.transpose)
     contiguous = staticmethod(np.ascontiguousarray)
     conj = staticmethod(np.conj)
@@ -513,45 +634,13 @@ class _NumpyOps:
     concat = staticmethod(np.concatenate)
     flip = staticmethod(np.flip)
 
-    @staticmethod
-    def real_view(z):
-        return z.view(np.float64)
-
-    @staticmethod
-    def square_(x):
-        np.square(x, out=x)
-
-    @staticmethod
-    def sum_squares(x):
-        return np.einsum("...i,...i->...", x, x)
-
-    @staticmethod
-    def zero_channel_sum(x):
-        """``(B, S, C, ..., W) -> (B, S, ...)``: the sum over channels is zero at every sample."""
-        return ~np.any(x.sum(axis=2) != 0, axis=-1)
-
-    @staticmethod
-    def all_finite(x):
-        return bool(np.isfinite(x.sum()))
-
-    @staticmethod
-    def parseval_weights(n_fft, like):
-        """Weights of ``|X_f|^2`` whose sum is the energy of a real signal (one-sided spectrum)."""
-        weight = np.full(n_fft // 2 + 1, 2.0 / n_fft)
-        weight[0] = 1.0 / n_fft
-        if n_fft % 2 == 0:
-            weight[-1] = 1.0 / n_fft
-        return weight
-
 
 class _TorchOps:
     """GPU path: torch tensors on the inputs' device."""
 
-    cache_bytes = 1 << 28  # no cache to fit: large blocks, few kernels
-
     @staticmethod
     def from_torch(x: torch.Tensor) -> torch.Tensor:
-        return x.detach().to(torch.float64).contiguous()
+        return x.detach().to(torch.float64)
 
     @staticmethod
     def to_torch(x: torch.Tensor, device=None) -> torch.Tensor:
@@ -570,20 +659,56 @@ class _TorchOps:
         return torch.eye(n, dtype=torch.float64, device=like.device)
 
     @staticmethod
-    def rfft(x, n):
-        return torch.fft.rfft(x, n=n)
+    def rfft(x, n, axis):
+        return torch.fft.rfft(x, n=n, dim=axis)
 
     @staticmethod
-    def irfft(x, n):
-        return torch.fft.irfft(x, n=n)
+    def irfft(x, n, axis):
+        return torch.fft.irfft(x, n=n, dim=axis)
 
     @staticmethod
     def frames(x, size, step):
         return x.unfold(-1, size, step)
 
     @staticmethod
-    def pad(x, length):
-        return torch.nn.functional.pad(x, (0, length - x.shape[-1]))
+    def copy_into(x, out):
+        out.copy_(x)
+
+    @staticmethod
+    def conj_into(x, out):
+        out.copy_(x.conj())
+
+    @staticmethod
+    def subtract(a, b, out):
+        out.copy_(a - b)
+
+    @staticmethod
+    def sum_squares(x):
+        return (x * x).sum(dim=-1)
+
+    @staticmethod
+    def zero_channel_sum(x):
+        return (x.sum(dim=2) == 0).all(dim=-1)
+
+    @staticmethod
+    def all_finite(x):
+        return bool(torch.isfinite(x).all())
+
+    @staticmethod
+    def clamp_min0(x):
+        return x.clamp(min=0.0)
+
+    @staticmethod
+    def any(x, axis):
+        return x.any(dim=axis)
+
+    @staticmethod
+    def all(x, axis):
+        return x.all(dim=axis)
+
+    @staticmethod
+    def matmul(a, b):
+        return a @ b
 
     @staticmethod
     def permute(x, dims):
@@ -595,7 +720,7 @@ class _TorchOps:
 
     @staticmethod
     def conj(x):
-        return x.conj()
+        return x.conj().resolve_conj()
 
     solve = staticmethod(torch.linalg.solve)
 
@@ -610,42 +735,6 @@ class _TorchOps:
     @staticmethod
     def flip(x, axis):
         return x.flip(axis)
-
-    @staticmethod
-    def real_view(z):
-        return torch.view_as_real(z)
-
-    @staticmethod
-    def square_(x):
-        x.square_()
-
-    @staticmethod
-    def matmul(a, b, out):
-        out.copy_(a @ b)
-
-    @staticmethod
-    def subtract(a, b, out):
-        torch.sub(a, b, out=out)
-
-    @staticmethod
-    def sum_squares(x):
-        return torch.linalg.vector_norm(x, dim=-1) ** 2
-
-    @staticmethod
-    def zero_channel_sum(x):
-        return (x.sum(dim=2) == 0).all(dim=-1)
-
-    @staticmethod
-    def all_finite(x):
-        return bool(torch.isfinite(x.sum()))
-
-    @staticmethod
-    def parseval_weights(n_fft, like):
-        weight = torch.full((n_fft // 2 + 1,), 2.0 / n_fft, dtype=torch.float64, device=like.device)
-        weight[0] = 1.0 / n_fft
-        if n_fft % 2 == 0:
-            weight[-1] = 1.0 / n_fft
-        return weight
 
 
 def _pow2(n: int) -> int:

@@ -47,16 +47,23 @@ from .song_folders import remove_stale_partials, replace_folder, write_manifest
 # and the web app use them).
 __all__ = ["separate", "separate_file", "tile_plan"]
 
+#: Default output samples of a 'valid' model's tile, in multiples of its context (when 3 s are fewer).
+CONTEXT_MULTIPLE = 4
 
-def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25) -> dict[str, int | bool]:
+
+def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.25,
+              length: int | None = None) -> dict[str, int | bool]:
     """How :func:`separate` tiles a song for ``model``: input and output samples per tile,
     the hop between tiles, the context offset and whether tiles overlap-add.
 
     Args:
         model: a separation model.
         segment: wanted output samples per tile at the model's rate (default: ~3 s, or
-            twice the context for a 'valid' model whose context is longer).
+            four times the context for a 'valid' model whose context is longer).
         overlap: fraction of a tile shared with the next one, for 'same' models.
+        length: samples of the song (at the model's rate), when known. With the default
+            ``segment``, a 'valid' model then gets the fewest equal tiles that cover it: as
+            many tiles as the default hop needs, each as short as that count allows.
 
     Returns:
         ``{"n_in", "n_out", "hop", "offset", "overlap_add", "period"}`` (ints and a bool).
@@ -67,6 +74,8 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
         >>> plan = tile_plan(net, segment=1000)
         >>> plan["hop"] % net.period, plan["overlap_add"], plan["n_in"] - plan["n_out"] == 2 * plan["offset"]
         (0, False, True)
+        >>> tile_plan(net)["hop"], tile_plan(net, length=30_000)["hop"]  # 2 tiles either way: equal ones
+        (24000, 15000)
     """
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
@@ -76,12 +85,19 @@ def tile_plan(model: nn.Module, segment: int | None = None, overlap: float = 0.2
     n_in = model.valid_length(max(segment or 3 * model.sample_rate, period))
     n_out = model.output_length(n_in)
     overlap_add = n_out == n_in
-    if segment is None and not overlap_add and n_out < 2 * (n_in - n_out):
+    if segment is None and not overlap_add and n_out < CONTEXT_MULTIPLE * (n_in - n_out):
         # A 'valid' tile computes its context as well as its output: M4's ~6 s of context
-        # made 3 s tiles cost 2.9x their output. Outputs twice the context cost 1.5x; larger
-        # tiles gain little more and need more memory.
-        n_in = model.valid_length(2 * (n_in - n_out))
+        # made 3 s tiles cost 2.9x their output. Outputs four times the context cost 1.25x
+        # (twice: 1.5x); larger tiles gain little more and need more memory (M4: ~640 bytes
+        # per input sample in WaveUNet's no-grad path, ~400 MB for such a tile).
+        n_in = model.valid_length(CONTEXT_MULTIPLE * (n_in - n_out))
         n_out = model.output_length(n_in)
+    if length is not None and segment is None and not overlap_add and n_out >= period:
+        # A 3-minute song at 22.05 kHz takes 8 tiles of M4 either way; 8 hops of 499712
+        # compute 4 % fewer samples than 8 of 524288. Still whole periods: tiles give one
+        # forward pass exactly.
+        tiles = max(math.ceil(length / (n_out // period * period)), 1)
+        return tile_plan(model, math.ceil(max(length, 1) / tiles / period) * period, overlap)
     if overlap_add:
         hop = max(1, round(n_in * (1 - overlap)))
     else:
@@ -149,8 +165,9 @@ def separate(
         model: a separation model (see :mod:`waveunet_lit.models.common`), on any device.
         mix: the song, ``(C, T)``, at ``rate`` Hz, any C >= 1 and T >= 1.
         rate: sample rate of ``mix``.
-        segment: output samples per tile at the model's rate (default: ~3 s, or twice the
-            context for a 'valid' model with a longer one: see :func:`tile_plan`).
+        segment: output samples per tile at the model's rate (default: ~3 s, or four times
+            the context for a 'valid' model with a longer one: see :func:`tile_plan`; then
+            shortened, for a 'valid' model, to the fewest equal tiles that cover the song).
         batch_size: at most this many tiles per forward pass.
         overlap: fraction of a tile cross-faded with the next, for 'same' models only.
         shifts: test-time shift averaging: run the song this many times, each delayed by a
@@ -197,12 +214,13 @@ def separate(
     C, T_model = x.shape
     S = len(model.sources)
 
-    plan = tile_plan(model, segment, overlap)
+    plan = tile_plan(model, segment, overlap)  # its period or hop: what the shifts span
+    period = plan["period"] if not plan["overlap_add"] and plan["period"] > 1 else plan["hop"]
+    delays = _shift_offsets(shifts, period, shift_mode, seed)
+    plan = tile_plan(model, segment, overlap, length=T_model + max(delays))  # the last pass is the longest
     n_in, hop, offset = plan["n_in"], plan["hop"], plan["offset"]
     if max_batch_samples is not None:
         batch_size = max(1, min(batch_size, max_batch_samples // n_in))
-    period = plan["period"] if not plan["overlap_add"] and plan["period"] > 1 else hop
-    delays = _shift_offsets(shifts, period, shift_mode, seed)
     acc = torch.zeros(S, C, T_model)  # (S, C, T_model): the only full-length buffer of stems
     if plan["overlap_add"]:
         window = _fade_window(n_in, hop)  # (n_in,)

@@ -21,7 +21,7 @@ def plot_tiles(model, length: int, segment: int | None = None, overlap: float = 
         >>> len(fig.axes[0].collections)  # input and kept output of 3 tiles
         6
     """
-    plan = tile_plan(model, segment, overlap)
+    plan = tile_plan(model, segment, overlap, length=length)
     hop, n_in, offset = plan["hop"], plan["n_in"], plan["offset"]
     keep = n_in if plan["overlap_add"] else hop
     tiles = max(math.ceil((length - keep) / hop) + 1, 1) if plan["overlap_add"] else max(math.ceil(length / hop), 1)
