@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .atomic import _umask
 
-__all__ = ["plan_folders", "replace_folder", "remove_stale_partials", "file_digest", "write_manifest", "MANIFEST"]
+__all__ = ["plan_folders", "replace_folder", "remove_stale_partials", "pid_alive", "file_digest", "write_manifest", "MANIFEST"]
 
 #: File name of the manifest in each song folder.
 MANIFEST = "manifest.json"
@@ -62,7 +62,13 @@ def plan_folders(files: list[str | Path]) -> dict[Path, str]:
     return plan
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a leftover of a dead one may be removed).
+
+    Example:
+        >>> pid_alive(os.getpid())
+        True
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -90,7 +96,7 @@ def remove_stale_partials(out_dir: str | Path) -> list[Path]:
         for mark in (_PARTIAL, _OLD):
             if p.name.startswith(".") and mark in p.name and p.is_dir():
                 pid = p.name.rsplit(mark, 1)[1].split("-", 1)[0]
-                if pid.isdigit() and not _alive(int(pid)):
+                if pid.isdigit() and not pid_alive(int(pid)):
                     shutil.rmtree(p, ignore_errors=True)
                     removed.append(p)
     return removed

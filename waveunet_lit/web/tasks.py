@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from waveunet_lit.separate import read_audio, separate, write_audio
+from waveunet_lit.song_folders import pid_alive
 
 from . import catalog, files
 from .models import Job, Mix
@@ -175,16 +176,6 @@ def render_mix(mix_id: str) -> str:
         return Mix.Status.FAILED
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def fail_stale_jobs(now=None) -> int:
     """Mark failed every running job whose worker is gone: one on this machine whose process
     no longer exists, or any whose heartbeat is older than ``WAVEUNET_STALE_SECONDS``. Called
@@ -199,7 +190,7 @@ def fail_stale_jobs(now=None) -> int:
     failed = 0
     for job in Job.objects.filter(status=Job.Status.RUNNING):
         w_host, _, pid = job.worker.rpartition(":")
-        dead = w_host == host and pid.isdigit() and not _pid_alive(int(pid))
+        dead = w_host == host and pid.isdigit() and not pid_alive(int(pid))
         silent = job.heartbeat is None or job.heartbeat < limit
         if dead or silent:
             why = "its worker process ended" if dead else f"no sign of life from its worker since {job.heartbeat:%Y-%m-%d %H:%M} UTC"
