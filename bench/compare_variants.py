@@ -21,8 +21,8 @@ import torch
 
 import waveunet_lit
 from waveunet_lit.audio import default_data_root, model_device
-from waveunet_lit.cli import WaveUNetCLI
-from waveunet_lit.config import SMALL, load_config, model_node
+from waveunet_lit.cli import WaveUNetCLI, budget_flags
+from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.data import generate_toy_musdb
 from waveunet_lit.lessons.training import score_chunks
 from waveunet_lit.receptive_field import receptive_field
@@ -50,12 +50,6 @@ class Throughput(L.Callback):
         self.seconds = time.perf_counter() - self._t0
 
 
-def _ddhhmmss(seconds: float) -> str:
-    """Lightning's max_time string, e.g. ``00:00:01:30`` for 90 s (whole seconds, at least 1)."""
-    s = max(1, round(seconds))
-    return f"{s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def build(recipe: str, args) -> WaveUNetCLI:
     """The recipe's config built exactly as `lightning fit -c` builds it (model, loss, optimizer,
     LR scheduler, gradient clipping, data), with the bench's overrides: model size (unless
@@ -63,20 +57,17 @@ def build(recipe: str, args) -> WaveUNetCLI:
     config = CONFIGS / f"{RECIPES[recipe]}.yaml"
     overrides = [
         f"--data.init_args.root={args.root}", "--data.init_args.num_workers=0", "--data.init_args.samples_per_epoch=1000000",
-        f"--trainer.max_time={_ddhhmmss(args.budget_seconds)}", "--trainer.max_epochs=-1",
-        "--trainer.max_steps=-1", "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0",
-        "--trainer.logger=false", "--trainer.enable_checkpointing=false", "--trainer.callbacks=[]",
-        "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+        *budget_flags(args.budget_seconds), "--trainer.callbacks=[]",
         f"--trainer.accelerator={args.accelerator}", "--trainer.precision=32-true",
     ]
     if args.segment:
         overrides.append(f"--data.init_args.segment={args.segment}")
     if args.batch_size:
         overrides.append(f"--data.init_args.batch_size={args.batch_size}")
-    model_args = {} if args.full else dict(SMALL[model_node(load_config(config))["class_path"].rpartition(".")[2]])
+    model_args = {} if args.full else small_args(model_node(load_config(config)))
     if args.sample_rate:
         model_args["sample_rate"] = args.sample_rate
-    overrides += [f"--model.init_args.model.init_args.{k}={v}" for k, v in model_args.items()]
+    overrides += model_flags(model_args)
     return WaveUNetCLI(args=["-c", str(config), *overrides], run=False)
 
 

@@ -40,8 +40,8 @@ import torch
 import yaml
 
 from waveunet_lit.audio import default_data_root
-from waveunet_lit.cli import WaveUNetCLI, resolve_config_names
-from waveunet_lit.config import SMALL, load_config, model_node
+from waveunet_lit.cli import WaveUNetCLI, budget_flags, resolve_config_names
+from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.evaluate import evaluate
 
 #: The default held-out dataset: songs, seconds and folder name (the render seed is 0).
@@ -112,12 +112,6 @@ def bench_config(config: Path, folder: Path) -> Path:
     return path
 
 
-def _max_time(seconds: float) -> str:
-    """Lightning's ``DD:HH:MM:SS`` (whole seconds, at least 1)."""
-    s = max(1, round(seconds))
-    return f"{s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process and its finished children (loader workers)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -127,17 +121,11 @@ def cpu_seconds() -> float:
 def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> dict:
     """Train one config for the budget; returns the model (eval mode) and what the run did."""
     overrides = [
-        f"--data.init_args.root={root}",
-        f"--trainer.max_time={_max_time(60 * args.budget_minutes)}", "--trainer.max_epochs=-1", f"--trainer.max_steps={args.max_steps}",
-        "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0", "--trainer.logger=false",
-        "--trainer.enable_checkpointing=false", "--trainer.enable_progress_bar=false",
-        "--trainer.enable_model_summary=false", f"--trainer.accelerator={args.accelerator}", "--trainer.devices=1",
-        f"--trainer.default_root_dir={folder}",
+        f"--data.init_args.root={root}", *budget_flags(60 * args.budget_minutes, args.max_steps),
+        f"--trainer.accelerator={args.accelerator}", "--trainer.devices=1", f"--trainer.default_root_dir={folder}",
     ]
     if args.smoke:
-        node = model_node(load_config(config))
-        small = SMALL[node["class_path"].rpartition(".")[2]]
-        overrides += [f"--model.init_args.model.init_args.{k}={v}" for k, v in small.items()]
+        overrides += model_flags(small_args(model_node(load_config(config))))
         overrides += ["--data.init_args.segment=2048", "--data.init_args.batch_size=2", "--data.init_args.num_workers=0",
                       "--data.init_args.valid_tracks=1", "--trainer.precision=32-true"]
     cli = WaveUNetCLI(args=["-c", str(bench_config(config, folder)), *overrides], run=False)

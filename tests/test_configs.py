@@ -13,7 +13,7 @@ import torch
 
 import waveunet_lit
 from waveunet_lit.cli import WaveUNetCLI
-from waveunet_lit.config import SMALL, instantiate, load_config, model_node
+from waveunet_lit.config import SMALL, instantiate, load_config, model_flags, model_node, small_args
 
 CONFIGS = sorted((Path(waveunet_lit.__file__).parent / "configs").glob("*.yaml"))
 IDS = [p.stem for p in CONFIGS]
@@ -45,8 +45,7 @@ def test_small_sizes_cover_every_shipped_architecture():
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)
 def test_shrunk_config_fast_dev_run(config, toy_root, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may land in the current folder either
-    node = model_node(load_config(config))
-    small = SMALL[node["class_path"].rpartition(".")[2]]
+    small = small_args(model_node(load_config(config)))
     overrides = [
         f"--data.init_args.root={toy_root}",
         "--data.init_args.batch_size=2",
@@ -56,7 +55,7 @@ def test_shrunk_config_fast_dev_run(config, toy_root, tmp_path, monkeypatch):
         "--trainer.accelerator=cpu",
         "--trainer.precision=32-true",
         f"--trainer.default_root_dir={tmp_path}",
-        *[f"--model.init_args.model.init_args.{k}={v}" for k, v in small.items()],
+        *model_flags(small),
     ]
     torch.manual_seed(0)
     cli = WaveUNetCLI(args=["fit", "-c", str(config), *overrides])

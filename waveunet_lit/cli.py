@@ -36,7 +36,7 @@ import lightning as L
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningCLI
 
-__all__ = ["WaveUNetCLI", "main"]
+__all__ = ["WaveUNetCLI", "budget_flags", "main"]
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
 WEB_COMMANDS = ("web", "web-worker", "web-manage")
@@ -88,6 +88,25 @@ def find_last_checkpoint(trainer: L.Trainer) -> Path:
 
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
+
+
+def budget_flags(seconds: float, max_steps: int = -1) -> list[str]:
+    """``fit`` flags that train for ``seconds`` of wall time (Lightning's ``max_time``, whole
+    seconds, at least 1) or ``max_steps`` steps (-1: no limit), with no validation, logging,
+    checkpoints or progress output: how the benches train recipes for an equal budget.
+
+    Example:
+        >>> budget_flags(90)[:2]
+        ['--trainer.max_time=00:00:01:30', '--trainer.max_epochs=-1']
+    """
+    s = max(1, round(seconds))
+    return [
+        f"--trainer.max_time={s // 86400:02d}:{s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}",
+        "--trainer.max_epochs=-1", f"--trainer.max_steps={max_steps}",
+        "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0", "--trainer.logger=false",
+        "--trainer.enable_checkpointing=false", "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+    ]
 
 
 def resolve_config_names(words: list[str]) -> list[str]:

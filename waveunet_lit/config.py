@@ -28,7 +28,7 @@ import yaml
 from jsonargparse import ArgumentParser
 from torch import nn
 
-__all__ = ["describe", "instantiate", "load_config", "model_node", "shrink", "SMALL"]
+__all__ = ["describe", "instantiate", "load_config", "model_flags", "model_node", "shrink", "small_args", "SMALL"]
 
 
 def instantiate(node: dict, base: type = nn.Module) -> Any:
@@ -134,6 +134,33 @@ SMALL: dict[str, dict] = {
     "BandSplitRNN": dict(features=16, hidden=32, layers=1, mlp_hidden=32),
     "NMF": dict(),
 }
+
+
+def small_args(node: dict) -> dict:
+    """The :data:`SMALL` arguments of a model node's class (a copy).
+
+    Raises:
+        ValueError: the class has no entry in :data:`SMALL` (add one).
+
+    Example:
+        >>> small_args({"class_path": "waveunet_lit.models.WaveUNet"})
+        {'levels': 4, 'features': 8}
+    """
+    name = node["class_path"].rpartition(".")[2]
+    if name not in SMALL:
+        raise ValueError(f"{name} has no CPU sizes: add it to waveunet_lit.config.SMALL")
+    return dict(SMALL[name])
+
+
+def model_flags(args: dict) -> list[str]:
+    """``lightning fit`` flags that set the separation model's ``init_args`` of a Separator
+    config (the model inside ``model.init_args.model``).
+
+    Example:
+        >>> model_flags({"levels": 4, "features": 8})
+        ['--model.init_args.model.init_args.levels=4', '--model.init_args.model.init_args.features=8']
+    """
+    return [f"--model.init_args.model.init_args.{k}={v}" for k, v in args.items()]
 
 
 def shrink(node: dict, **extra) -> dict:
