@@ -43,9 +43,9 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
-import waveunet_lit
+from waveunet_lit.cli import SHIPPED_CONFIGS
+from waveunet_lit.config import load_config, model_node
 from waveunet_lit.losses import L1Loss, MSELoss
 from waveunet_lit.models import WaveUNet
 from waveunet_lit.models.port import PortWaveUNet
@@ -58,11 +58,11 @@ HOW_TO_GET_F90 = (
 
 def config(name: str) -> dict:
     """``model``, ``optimizer`` (Adam's keyword arguments) and ``data`` init_args of a shipped config."""
-    cfg = yaml.safe_load(open(Path(waveunet_lit.__path__[0]) / "configs" / f"{name}.yaml"))
+    cfg = load_config(SHIPPED_CONFIGS / f"{name}.yaml")
     system = cfg["model"]["init_args"]
     if system["optimizer"]["class_path"] != "torch.optim.Adam":
         raise ValueError(f"configs/{name}.yaml: expected torch.optim.Adam, got {system['optimizer']['class_path']}")
-    return {"model": system["model"]["init_args"], "optimizer": system["optimizer"].get("init_args", {}), "data": cfg["data"]["init_args"]}
+    return {"model": model_node(cfg)["init_args"], "optimizer": system["optimizer"].get("init_args", {}), "data": cfg["data"]["init_args"]}
 
 
 def load_f90(directory: str | None):

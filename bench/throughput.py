@@ -13,9 +13,9 @@ import argparse
 import platform
 
 import torch
-import yaml
 
 from gpu import BUILDERS, CONFIGS, separation_speed, train_row
+from waveunet_lit.config import load_config
 from waveunet_lit.info import build_from_config
 
 
@@ -23,7 +23,7 @@ def rows() -> list[tuple[str, object, float, int]]:
     """``(name, build, seconds of training output per sample, batch)``: M4 as the paper trains it
     (16,384 samples at 22.05 kHz, batch 16), the demo as ``demo.yaml`` configures it."""
     demo = build_from_config(CONFIGS / "demo.yaml")
-    data = yaml.safe_load((CONFIGS / "demo.yaml").read_text())["data"]["init_args"]
+    data = load_config(CONFIGS / "demo.yaml")["data"]["init_args"]
     return [("M4", BUILDERS["M4"], 16384 / 22050, 16),
             ("demo", lambda: build_from_config(CONFIGS / "demo.yaml"), data["segment"] / demo.sample_rate, data["batch_size"])]
 
