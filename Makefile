@@ -40,13 +40,14 @@ demo: install
 	$(BIN)/waveunet demo --out $(RUN) --min-gain 3
 
 # One test worker per core; a notebook's cells (and a module's fixtures) stay in one worker.
+# CI=true: the notebooks' small-data mode, the one their stored outputs (compared by nbval) come from.
 TEST_JOBS ?= $(shell nproc)
 test: install system-deps
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
+	CI=true $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # Everything but the tests marked slow (listed with: pytest --collect-only -q -m slow).
 test-fast: install system-deps
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
+	CI=true $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile -m "not slow"
 
 # The Jupyter Book: notebooks with stored outputs, course, API and CLI reference -> book/_build/html
 book: install
