@@ -20,11 +20,13 @@ resampling), the same batch, the same input and output length, L1 loss and Adam.
 On a machine shared with other jobs, the CPU-time ratio is the one to read: wall time then
 mostly measures how long each step waited for a core.
 
-Measured on a shared 2-core AMD EPYC (AVX-512), torch 2.11, full port recipe (70 M parameters,
-batch 4, 53929 -> 44377 samples), 3 timed steps each: f90 / ours = 0.96x in CPU time with 1
-thread (11.5 s vs 12.0 s per step), 1.14x with 2 threads (27.4 s vs 24.0 s of CPU); M4 at batch 4
-takes 4.8 s of CPU per step. Convolutions are over 80 % of both steps and both run the same
-ones, so on CPU the two implementations cost about the same.
+Measured on a 2-core AMD EPYC with AVX512-BF16, torch 2.11, full port recipe (70 M parameters,
+batch 4, 53929 -> 44377 samples), 1 thread, 5 timed steps each, the other core busy with a
+training run (load 2): f90 11.98 s of CPU per step; ours at 32-true 14.27 s (0.84x: the same
+convolutions, so about the same cost; 0.96x in an earlier run); ours at the recipe's bf16-mixed
+6.92 s, **1.73x** f90 (bfloat16 convolutions through oneDNN, and the fixed resampling filters
+as polyphase convolutions: :mod:`waveunet_lit.models.polyphase`). M4 (32-true) at batch 4 takes
+4.3 s. Without native bfloat16 (``note:`` line) bf16-mixed is emulated and slower.
 
 f90's step is its ``model.utils.compute_loss(..., compute_grad=True)`` between
 ``optimizer.zero_grad()`` and ``optimizer.step()``, as in its ``train.py`` (without its
@@ -36,6 +38,7 @@ runs in seconds.
 """
 
 import argparse
+import copy
 import os
 import statistics
 import sys
@@ -49,6 +52,7 @@ from waveunet_lit.config import load_config, model_node
 from waveunet_lit.losses import L1Loss, MSELoss
 from waveunet_lit.models import WaveUNet
 from waveunet_lit.models.port import PortWaveUNet
+from waveunet_lit.precision import autocast_dtype, bf16_is_native
 
 HOW_TO_GET_F90 = (
     "clone it with `git clone https://github.com/f90/Wave-U-Net-Pytorch DIR` and pass "
@@ -62,7 +66,10 @@ def config(name: str) -> dict:
     system = cfg["model"]["init_args"]
     if system["optimizer"]["class_path"] != "torch.optim.Adam":
         raise ValueError(f"configs/{name}.yaml: expected torch.optim.Adam, got {system['optimizer']['class_path']}")
-    return {"model": model_node(cfg)["init_args"], "optimizer": system["optimizer"].get("init_args", {}), "data": cfg["data"]["init_args"]}
+    return {
+        "model": model_node(cfg)["init_args"], "optimizer": system["optimizer"].get("init_args", {}),
+        "data": cfg["data"]["init_args"], "precision": cfg.get("trainer", {}).get("precision", "32-true"),
+    }
 
 
 def load_f90(directory: str | None):
@@ -147,21 +154,29 @@ def same_function(f90, ours: PortWaveUNet) -> float:
         return float((ours(mix) - theirs).abs().max())
 
 
-def train_step(model, mix: torch.Tensor, target: torch.Tensor, f90_compute_loss=None, loss_fn=None, adam=None):
+def train_step(model, mix: torch.Tensor, target: torch.Tensor, f90_compute_loss=None, loss_fn=None, adam=None,
+               precision: str = "32-true"):
     """A closure doing one training step (forward, backward, Adam) of ``model`` on fixed data.
 
-    Ours (``f90_compute_loss=None``) uses ``loss_fn`` (default :class:`L1Loss`); f90's model
-    goes through its ``compute_loss`` with ``torch.nn.L1Loss``. ``adam``: keyword arguments of
-    ``torch.optim.Adam`` (default ``lr=1e-3``, as f90's ``train.py``).
+    Ours (``f90_compute_loss=None``) uses ``loss_fn`` (default :class:`L1Loss`) under the
+    autocast of Lightning's ``precision`` (``bf16-mixed``: the forward pass in bfloat16, the
+    loss in float32, as Lightning runs it); f90's model goes through its ``compute_loss`` with
+    ``torch.nn.L1Loss``, in float32 (its ``train.py`` has no mixed precision). ``adam``:
+    keyword arguments of ``torch.optim.Adam`` (default ``lr=1e-3``, as f90's ``train.py``).
     """
     opt = torch.optim.Adam(model.parameters(), **(adam or {"lr": 1e-3}))
     model.train()
     if f90_compute_loss is None:
         loss_fn = loss_fn or L1Loss()
+        dtype = autocast_dtype(precision)
+        if dtype is torch.float16:
+            raise ValueError("train_step: 16-mixed needs a gradient scaler; time it with bench/gpu.py")
 
         def step():
             opt.zero_grad()
-            loss_fn(model(mix), target).backward()
+            with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                estimate = model(mix)
+            loss_fn(estimate.float(), target).backward()
             opt.step()
     else:
         criterion = torch.nn.L1Loss()
@@ -212,6 +227,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, nargs="+", default=[1], help="torch thread counts to measure")
     p.add_argument("--no-m4", action="store_true", help="skip the M4 row")
     p.add_argument("--m4-batch", type=int, default=None, help="M4's batch (default: the port's; configs/m4.yaml trains with 16)")
+    p.add_argument("--precision", nargs="+", default=None, choices=["32-true", "bf16-mixed"],
+                   help="our precisions to time (default: 32-true and the port recipe's)")
     p.add_argument("--smoke", action="store_true", help="tiny network and output, for a quick check")
     args = p.parse_args(argv)
     if args.steps < 1 or min(args.threads) < 1:
@@ -247,17 +264,25 @@ def main(argv=None) -> int:
         return 1
 
     mix, target = batch_for(ours, batch, output_length)
-    steps = {"f90": train_step(f90, mix, target, compute_loss), "ours": train_step(ours, mix, target, adam=cfg["optimizer"])}
+    precisions = list(dict.fromkeys(args.precision or ["32-true", cfg["precision"]]))
+    if "bf16-mixed" in precisions and not bf16_is_native("cpu"):
+        print("note: this CPU has no native bfloat16 (AVX512-BF16/AMX): bf16-mixed is emulated here")
+    steps = {"f90": train_step(f90, mix, target, compute_loss)}
+    for precision in precisions:  # a copy of the model each: every closure has its own Adam
+        steps[f"ours {precision}"] = train_step(copy.deepcopy(ours), mix, target, adam=cfg["optimizer"], precision=precision)
+    print(f"ours at {', '.join(precisions)} (the recipe: {cfg['precision']}); f90 at 32-true")
     m4 = None
     if not args.no_m4:
         m4_cfg = config("m4")
         m4 = WaveUNet.from_preset("M4", levels=3) if args.smoke else WaveUNet.from_preset("M4")
         m4_batch, m4_segment = (1, 1000) if args.smoke else (args.m4_batch or batch, m4_cfg["data"]["segment"])
-        steps["M4"] = train_step(m4, *batch_for(m4, m4_batch, m4_segment), loss_fn=MSELoss(), adam=m4_cfg["optimizer"])
-        print(f"M4: {count(m4):,} params, batch {m4_batch} (its config: {m4_cfg['data']['batch_size']}), segment {m4_segment}, MSE loss, Adam {m4_cfg['optimizer']}")
+        steps["M4"] = train_step(m4, *batch_for(m4, m4_batch, m4_segment), loss_fn=MSELoss(), adam=m4_cfg["optimizer"],
+                                 precision=m4_cfg["precision"])
+        print(f"M4: {count(m4):,} params, batch {m4_batch} (its config: {m4_cfg['data']['batch_size']}), segment {m4_segment}, "
+              f"MSE loss, Adam {m4_cfg['optimizer']}, {m4_cfg['precision']}")
 
     print("step = forward + backward + Adam; medians over the timed steps (min-max); samples/s from wall time")
-    print(f"{'threads':>7}{'model':>6}{'batch':>6}{'wall s':>9}{'(min-max)':>16}{'CPU s':>9}{'(min-max)':>16}{'samples/s':>11}")
+    print(f"{'threads':>7}{'model':>18}{'batch':>6}{'wall s':>9}{'(min-max)':>16}{'CPU s':>9}{'(min-max)':>16}{'samples/s':>11}")
     for threads in args.threads:
         torch.set_num_threads(threads)
         times = time_alternating(steps, args.steps)
@@ -267,14 +292,16 @@ def main(argv=None) -> int:
             wall, cpu = [w for w, _ in t], [c for _, c in t]
             med[name] = statistics.median(wall), statistics.median(cpu)
             print(
-                f"{threads:>7}{name:>6}{b:>6}{med[name][0]:>9.2f}{f'({min(wall):.2f}-{max(wall):.2f})':>16}"
+                f"{threads:>7}{name:>18}{b:>6}{med[name][0]:>9.2f}{f'({min(wall):.2f}-{max(wall):.2f})':>16}"
                 f"{med[name][1]:>9.2f}{f'({min(cpu):.2f}-{max(cpu):.2f})':>16}{b / med[name][0]:>11.2f}"
             )
-        print(
-            f"threads {threads}: f90 / ours = {med['f90'][0] / med['ours'][0]:.2f}x in wall time, "
-            f"{med['f90'][1] / med['ours'][1]:.2f}x in CPU time; load average now {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
+        for precision in precisions:
+            ours_med = med[f"ours {precision}"]
+            print(
+                f"threads {threads}: f90 / ours {precision} = {med['f90'][0] / ours_med[0]:.2f}x in wall time, "
+                f"{med['f90'][1] / ours_med[1]:.2f}x in CPU time; load average now {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
     return 0
 
 

@@ -36,6 +36,8 @@ import lightning as L
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningCLI
 
+from waveunet_lit.precision import precision_warning
+
 __all__ = ["WaveUNetCLI", "budget_flags", "main"]
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
@@ -57,12 +59,16 @@ class WaveUNetCLI(LightningCLI):
         )
 
     def before_fit(self) -> None:
-        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder.
+        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder;
+        and a warning when ``bf16-mixed`` would be emulated (slower) on this hardware.
 
         Lightning looks only in the checkpoint folder of the *new* run (a new ``version_N``),
         and when it finds nothing it warns and starts again from step 0; here a missing
         checkpoint is an error that names the folder searched.
         """
+        warning = precision_warning(self.trainer.precision, self.trainer.strategy.root_device.type)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
         config = self.config_init[self.subcommand]
         if config.get("ckpt_path") == "last":
             config["ckpt_path"] = str(find_last_checkpoint(self.trainer))

@@ -38,6 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import center_crop, check_context, check_mix, hull, record_init, widest_span
+from .polyphase import FilterDown, FilterUp
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
 
@@ -106,6 +107,14 @@ class SincResample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, D, n = x.shape
         pad = (self.taps - 1) // 2
+        device = x.device.type
+        if torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16:
+            # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16
+            # (its transposed depthwise one is slow: see .polyphase)
+            x = F.pad(x.to(torch.bfloat16), (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
+            if not self.transpose:
+                return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n - 1) / s + 1)
+            return center_crop(FilterUp.apply(x, self.filter[0, 0], self.stride), (n - 1) * self.stride + 1)
         x = F.pad(x, (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
         if not self.transpose:
             return F.conv1d(x, self.filter, stride=self.stride, groups=D)  # (B, D, (n - 1) / s + 1)
