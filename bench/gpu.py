@@ -26,6 +26,7 @@ from torch import nn
 import waveunet_lit
 from waveunet_lit.info import build_from_config, count_macs
 from waveunet_lit.models import WaveUNet
+from waveunet_lit.precision import AUTOCAST_DTYPES
 from waveunet_lit.separate import separate
 
 CONFIGS = Path(waveunet_lit.__path__[0]) / "configs"
@@ -35,7 +36,7 @@ BUILDERS = {
     "strided": lambda: build_from_config(CONFIGS / "strided.yaml"),
     "band_split_rnn": lambda: build_from_config(CONFIGS / "band_split_rnn.yaml"),
 }
-DTYPES = {"32-true": None, "16-mixed": torch.float16, "bf16-mixed": torch.bfloat16}
+DTYPES = {name: AUTOCAST_DTYPES[name] for name in ("32-true", "16-mixed", "bf16-mixed")}
 
 
 def sync(device: str) -> None:

@@ -5,7 +5,8 @@
 Prints, per model and device: training examples/s (forward + backward + Adam step on random
 batches of the model's training chunk) and the seconds of training audio that is per second,
 and separation speed: seconds of stereo 44.1 kHz audio separated per second of wall time by
-`waveunet_lit.separate.separate`. On a CUDA machine it also measures 16-mixed and bf16-mixed.
+`waveunet_lit.separate.separate`. On a CUDA machine it also measures 16-mixed and bf16-mixed,
+on a CPU with native bfloat16 bf16-mixed.
 The timing loops are bench/gpu.py's (which adds torch.compile, MFU and more models).
 """
 
@@ -17,6 +18,7 @@ import torch
 from gpu import BUILDERS, CONFIGS, separation_speed, train_row
 from waveunet_lit.config import load_config
 from waveunet_lit.info import build_from_config
+from waveunet_lit.precision import bf16_is_native
 
 
 def rows() -> list[tuple[str, object, float, int]]:
@@ -40,7 +42,8 @@ def main() -> None:
     print(f"{'model':<6}{'device':<7}{'precision':<12}{'batch':>6}{'train ex/s':>12}{'train audio s/s':>17}{'separate audio s/s':>20}")
     for name, build, segment_s, batch in rows():
         for device in devices:
-            precisions = ["32-true"] + (["16-mixed", "bf16-mixed"] if device == "cuda" else [])
+            # bf16-mixed on a CPU only where it is native (AVX512-BF16 / AMX): emulated, it is slower
+            precisions = ["32-true"] + (["16-mixed", "bf16-mixed"] if device == "cuda" else ["bf16-mixed"] * bf16_is_native("cpu"))
             b = batch if device == "cuda" else min(batch, 4)  # keep CPU runs short
             for precision in precisions:
                 row = train_row(build, device, precision, False, segment_s, b, args.steps)
