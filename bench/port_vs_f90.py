@@ -20,13 +20,14 @@ resampling), the same batch, the same input and output length, L1 loss and Adam.
 On a machine shared with other jobs, the CPU-time ratio is the one to read: wall time then
 mostly measures how long each step waited for a core.
 
-Measured on a 2-core AMD EPYC with AVX512-BF16, torch 2.11, full port recipe (70 M parameters,
-batch 4, 53929 -> 44377 samples), 1 thread, 5 timed steps each, the other core busy with a
-training run (load 2): f90 11.98 s of CPU per step; ours at 32-true 14.27 s (0.84x: the same
-convolutions, so about the same cost; 0.96x in an earlier run); ours at the recipe's bf16-mixed
-6.92 s, **1.73x** f90 (bfloat16 convolutions through oneDNN, and the fixed resampling filters
-as polyphase convolutions: :mod:`waveunet_lit.models.polyphase`). M4 (32-true) at batch 4 takes
-4.3 s. Without native bfloat16 (``note:`` line) bf16-mixed is emulated and slower.
+Measured on a quiet 2-core AMD EPYC with AVX512-BF16, torch 2.11, full port recipe (70 M
+parameters, batch 4, 53929 -> 44377 samples), 3 timed steps each (``--threads 1 2``): f90
+12.1 s of CPU per step with 1 thread; ours at 32-true 15.9 s (0.76x; 0.94x with 2 threads:
+the same convolutions, so about the same cost); ours at the recipe's bf16-mixed 6.6 s,
+**1.85x** f90 with 1 thread and 1.73x with 2 (bfloat16 convolutions through oneDNN, and the
+fixed resampling filters as polyphase convolutions: :mod:`waveunet_lit.models.polyphase`).
+M4 (32-true) at batch 4 takes 4.3 s. Without native bfloat16 (``note:`` line) bf16-mixed is
+emulated and slower.
 
 f90's step is its ``model.utils.compute_loss(..., compute_grad=True)`` between
 ``optimizer.zero_grad()`` and ``optimizer.step()``, as in its ``train.py`` (without its
