@@ -4,8 +4,8 @@
 ``torch.autocast`` and keeps the weights, normalisations and loss in float32. Where the hardware
 multiplies bfloat16 natively (CPUs with AVX512-BF16 or AMX through oneDNN; NVIDIA GPUs from
 Ampere on) that about halves the time of a convolution-heavy training step: the port recipe's
-step took 8 s instead of 16 s on one core of the 2-core AVX512-BF16 machine these recipes were
-measured on (``bench/port_vs_f90.py``). Elsewhere bfloat16 is emulated and *slower* than
+step took 6.6 s instead of 15.9 s on one core of the 2-core AVX512-BF16 machine these recipes
+were measured on (``bench/port_vs_f90.py``, with :mod:`waveunet_lit.models.polyphase`). Elsewhere bfloat16 is emulated and *slower* than
 float32, so :func:`precision_warning` says so before a run starts.
 
 Example:
