@@ -108,17 +108,18 @@ class SincResample(nn.Module):
         B, D, n = x.shape
         pad = (self.taps - 1) // 2
         device = x.device.type
-        if torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16:
-            # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16
-            # (its transposed depthwise one is slow: see .polyphase)
-            x = F.pad(x.to(torch.bfloat16), (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
-            if not self.transpose:
-                return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n - 1) / s + 1)
-            return center_crop(FilterUp.apply(x, self.filter[0, 0], self.stride), (n - 1) * self.stride + 1)
-        x = F.pad(x, (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
+        # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16 (its
+        # transposed depthwise one is slow: see .polyphase); otherwise torch's own
+        bf16 = torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16
+        x = F.pad(x.to(torch.bfloat16) if bf16 else x, (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
         if not self.transpose:
+            if bf16:
+                return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n - 1) / s + 1)
             return F.conv1d(x, self.filter, stride=self.stride, groups=D)  # (B, D, (n - 1) / s + 1)
-        y = F.conv_transpose1d(x, self.filter, stride=self.stride, groups=D)  # (B, D, (n + 2pad - 1) s + taps)
+        if bf16:
+            y = FilterUp.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n + 2pad - 1) s + taps)
+        else:
+            y = F.conv_transpose1d(x, self.filter, stride=self.stride, groups=D)
         return center_crop(y, (n - 1) * self.stride + 1)  # (B, D, (n - 1) s + 1)
 
     def support(self) -> tuple[int, int]:
