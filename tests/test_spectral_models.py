@@ -219,6 +219,39 @@ def test_se_actually_rescales_features():
     assert not torch.allclose(se(x2)[1] / x2[1], weights[1])
 
 
+def per_band_loops(model: BandSplitRNN, x: torch.Tensor):
+    """The band split and mask estimators run band by band, as the paper writes them."""
+    z = model.split_bands_per_band(x)
+    return z, model.estimate_masks_per_band(z)  # (B, K, N, D), (B, S, N, C, 2, F)
+
+
+@pytest.mark.parametrize("channels, edges", [(2, (0, 500, 1000, 1500, 2500, 4000)), (1, (0, 1000, 2000, 4000))])
+def test_bsrnn_batched_bands_equal_the_per_band_loops_values_and_gradients(channels, edges):
+    torch.manual_seed(3)
+    model = tiny_bsrnn(channels=channels, band_edges=edges)
+    with torch.no_grad():  # random affine LayerNorms too, so that every band's own parameters matter
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    assert len(set(model.band_widths)) < len(model.band_widths)  # some bands share a width
+    x = torch.randn(2, 7, channels, 2, model.stft.bins)
+    z, masks = per_band_loops(model, x)
+    torch.testing.assert_close(model.split_bands(x), z, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(model.estimate_masks(z), masks, rtol=1e-5, atol=1e-5)
+
+    def gradients(outputs) -> dict:
+        model.zero_grad()
+        sum((out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum() for out in outputs).backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    z_loops, masks_loops = per_band_loops(model, x)
+    loops = gradients([z_loops, masks_loops])
+    z_batched = model.split_bands(x)
+    batched = gradients([z_batched, model.estimate_masks(z_batched)])
+    assert loops.keys() == batched.keys() and any(n.startswith("masks") for n in loops)
+    for n in loops:
+        torch.testing.assert_close(batched[n], loops[n], rtol=1e-4, atol=1e-5, msg=n)
+
+
 def test_bsrnn_complex_masks_land_on_the_right_bins_and_channels():
     model = tiny_bsrnn(channels=2).eval()
     C, Fb = 2, model.stft.bins

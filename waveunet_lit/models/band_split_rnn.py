@@ -32,6 +32,7 @@ internally and reconstructs every length exactly.
 """
 
 import torch
+import torch.nn.functional as F_
 from torch import nn
 
 from .common import check_mix, record_init
@@ -197,12 +198,8 @@ class BandSplitRNN(nn.Module):
         spec = self.stft(mix)  # (B, C, F, N) complex
         N = spec.shape[-1]
         x = torch.view_as_real(spec).permute(0, 3, 1, 4, 2)  # (B, N, C, 2, F)
-        bands, lo = [], 0
-        for w, split in zip(self.band_widths, self.band_in):
-            bands.append(split(x[..., lo : lo + w].reshape(B, N, 2 * C * w)))  # (B, N, D)
-            lo += w
-        z = torch.stack(bands, dim=1)  # (B, K, N, D)
-        K, D = z.shape[1], z.shape[-1]
+        z = self.split_bands(x)  # (B, K, N, D)
+        B, K, N, D = z.shape
         for i, rnn in enumerate(self.rnns):
             if i % 2 == 0:  # over time: one sequence of N frames per band
                 z = rnn(z.reshape(B * K, N, D)).reshape(B, K, N, D)
@@ -210,13 +207,93 @@ class BandSplitRNN(nn.Module):
                 z = rnn(z.transpose(1, 2).reshape(B * N, K, D)).reshape(B, N, K, D).transpose(1, 2)
             if self.use_se:
                 z = self.se[i](z)  # (B, K, N, D)
+        mask = self.estimate_masks(z).permute(0, 1, 3, 5, 2, 4)  # (B, S, C, F, N, 2)
+        return self.stft.inverse(apply_complex_mask(mask, spec[:, None]), T)  # (B, S, C, T)
+
+    # The band split and the mask estimators are K (and S x K) small networks, one per band:
+    # the two *_per_band methods below run them as the paper writes them. That is hundreds of
+    # tiny operations per step, and calling them took a large part of a CPU step. split_bands
+    # and estimate_masks compute the same, but run all bands of one width (and, for the
+    # masks' first layer, all bands and sources) as one batched product with the per-band
+    # weights stacked; the parameters stay the per-band modules (bench/bsrnn_step.py times both).
+
+    def split_bands_per_band(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`split_bands` one band at a time (for reading, tests and the bench)."""
+        B, N = x.shape[:2]
+        bands, lo = [], 0
+        for w, split in zip(self.band_widths, self.band_in):
+            bands.append(split(x[..., lo : lo + w].reshape(B, N, -1)))  # (B, N, D)
+            lo += w
+        return torch.stack(bands, dim=1)  # (B, K, N, D)
+
+    def estimate_masks_per_band(self, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`estimate_masks` one source and band at a time (for reading, tests and the bench)."""
+        B, K, N, D = z.shape
         masks = []
         for estimators in self.masks:
-            m = [est(z[:, k]).reshape(B, N, C, 2, w) for k, (est, w) in enumerate(zip(estimators, self.band_widths))]
+            m = [est(z[:, k]).reshape(B, N, self.channels, 2, w) for k, (est, w) in enumerate(zip(estimators, self.band_widths))]
             masks.append(torch.cat(m, dim=-1))  # (B, N, C, 2, F)
-        mask = torch.stack(masks, dim=1).permute(0, 1, 3, 5, 2, 4)  # (B, S, C, F, N, 2)
-        out = self.stft.inverse(apply_complex_mask(mask, spec[:, None]), T)  # (B, S, C, T)
-        return out
+        return torch.stack(masks, dim=1)  # (B, S, N, C, 2, F)
+
+    def split_bands(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, N, C, 2, F)`` (real and imaginary parts) -> band features ``(B, K, N, D)``:
+        ``band_in[k]`` (LayerNorm + Linear) on each band's ``2 C W_k`` values."""
+        B, N = x.shape[:2]
+        out = [None] * len(self.band_widths)
+        for w, bands, bins in self._width_groups(x.device):
+            xs = x[..., bins].permute(0, 1, 4, 2, 3, 5).reshape(B, N, len(bands), -1)  # (B, N, G, 2 C w)
+            norm = [self.band_in[k][0] for k in bands]
+            lin = [self.band_in[k][1] for k in bands]
+            xs = F_.layer_norm(xs, xs.shape[-1:], eps=norm[0].eps)
+            xs = xs * torch.stack([m.weight for m in norm]) + torch.stack([m.bias for m in norm])
+            y = torch.einsum("bngi,gdi->bngd", xs, torch.stack([m.weight for m in lin]))
+            y = y + torch.stack([m.bias for m in lin])  # (B, N, G, D)
+            for i, k in enumerate(bands):
+                out[k] = y[:, :, i]
+        return torch.stack(out, dim=1)  # (B, K, N, D)
+
+    def estimate_masks(self, z: torch.Tensor) -> torch.Tensor:
+        """Band features ``z (B, K, N, D)`` -> complex masks ``(B, S, N, C, 2, F)``:
+        ``masks[s][k]`` (LayerNorm -> Linear -> tanh -> Linear -> GLU) on band ``k``."""
+        B, K, N, D = z.shape
+        S, C = len(self.sources), self.channels
+        first = [[est[k] for k in range(K)] for est in self.masks]  # Sequential(LN, Linear, Tanh, Linear, GLU)
+
+        def stacked(layer: int, name: str, bands) -> torch.Tensor:  # (S, G, ...) of one parameter
+            return torch.stack([torch.stack([getattr(first[s][k][layer], name) for k in bands]) for s in range(S)])
+
+        every = range(K)
+        h = F_.layer_norm(z, (D,), eps=first[0][0][0].eps)[:, None]  # (B, 1, K, N, D)
+        h = h * stacked(0, "weight", every)[:, :, None] + stacked(0, "bias", every)[:, :, None]  # (B, S, K, N, D)
+        h = torch.einsum("bsknd,skhd->bsknh", h, stacked(1, "weight", every))
+        h = torch.tanh(h + stacked(1, "bias", every)[:, :, None])  # (B, S, K, N, H)
+        out = [None] * K
+        for w, bands, _ in self._width_groups(z.device):
+            m = torch.einsum("bsgnh,sgoh->bsgno", h[:, :, bands], stacked(3, "weight", bands))
+            m = F_.glu(m + stacked(3, "bias", bands)[:, :, None], dim=-1)  # (B, S, G, N, 2 C w)
+            m = m.reshape(B, S, len(bands), N, C, 2, w)
+            for i, k in enumerate(bands):
+                out[k] = m[:, :, i]
+        return torch.cat(out, dim=-1)  # (B, S, N, C, 2, F)
+
+    def _width_groups(self, device) -> list[tuple[int, list[int], torch.Tensor]]:
+        """``(w, bands, bins)`` for every band width ``w``: the bands of that width and their
+        STFT bins ``(G, w)``.
+
+        Example:
+            >>> net = BandSplitRNN(sample_rate=8000, n_fft=16, hop_length=4, band_edges=(0, 1000, 2000, 4000),
+            ...                    features=4, hidden=4, layers=1, mlp_hidden=4)
+            >>> [(w, bands, bins.tolist()) for w, bands, bins in net._width_groups("cpu")]
+            [(2, [0, 1], [[0, 1], [2, 3]]), (5, [2], [[4, 5, 6, 7, 8]])]
+        """
+        starts = [sum(self.band_widths[:k]) for k in range(len(self.band_widths))]
+        groups: dict[int, list[int]] = {}
+        for k, w in enumerate(self.band_widths):
+            groups.setdefault(w, []).append(k)
+        return [
+            (w, bands, torch.tensor([[starts[k] + i for i in range(w)] for k in bands], device=device))
+            for w, bands in groups.items()
+        ]
 
     def parameter_count(self) -> int:
         """Number of trainable parameters.
