@@ -27,7 +27,7 @@ SiSEC/MUSDB18 table. What museval computes, and so what this module computes:
 4. A frame where any reference or any estimate is silent (its sum over channels is exactly
    zero at every sample of the frame) is NaN for all metrics and sources.
 
-How it is fast (about 40x less time than museval on a 4-minute 4-source stereo track, one
+How it is fast (38-40x less time than museval on a 4-minute 4-source stereo track, one
 thread each, side by side in ``bench/bsseval_speed.py`` on a shared 2-core machine: 3.8 s
 against 152 s; about 300 MB of memory where museval takes 5 GB): everything comes from the
 correlations, at lags ``0 .. L-1``, of every reference channel ``x_p`` with every reference
