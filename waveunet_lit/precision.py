@@ -5,8 +5,9 @@
 multiplies bfloat16 natively (CPUs with AVX512-BF16 or AMX through oneDNN; NVIDIA GPUs from
 Ampere on) that about halves the time of a convolution-heavy training step: the port recipe's
 step took 6.6 s instead of 15.9 s on one core of the 2-core AVX512-BF16 machine these recipes
-were measured on (``bench/port_vs_f90.py``, with :mod:`waveunet_lit.models.polyphase`). Elsewhere bfloat16 is emulated and *slower* than
-float32, so :func:`precision_warning` says so before a run starts.
+were measured on (``bench/port_vs_f90.py``, with :mod:`waveunet_lit.models.polyphase`).
+Elsewhere bfloat16 is emulated and *slower* than float32, so :func:`precision_warning` says so
+before a run starts.
 
 Example:
     >>> autocast_dtype("bf16-mixed"), autocast_dtype("32-true")
