@@ -13,13 +13,15 @@
    made before). Its own model, loss, optimizer, LR schedule, data settings and callbacks are
    kept (an ``EMAWeightAveraging`` callback puts the averaged weights in the model at the
    end); checkpointing, early stopping and validation are switched off, so the whole budget
-   trains and the final weights are scored.
+   trains and the final weights are scored (and saved as ``<config>/weights.pt``).
 3. The model separates every test song (:func:`waveunet_lit.separate.separate`) and
    :func:`waveunet_lit.evaluate.evaluate` scores it with BSSEval v4 beside two references:
    ``mixture`` (the mixture itself as every source's estimate, evaluate's baseline) and
    ``oracle-irm`` (the ideal ratio mask computed from the true sources: a ceiling for masking
    methods, not a method). SDR is SiSEC's: median over 1 s frames, then median over tracks;
-   "avg" is the mean of the per-source values, "gap" is avg minus the IRM's avg.
+   "avg" is the mean of the per-source values, "gap" is avg minus the IRM's avg. With
+   ``--wiener N`` each model is scored a second time, its stems post-filtered by ``N`` EM
+   iterations of the multichannel Wiener filter (:mod:`waveunet_lit.wiener`): a second row.
 
 The machine may be shared: the 1-minute load average is printed before and after every
 training, and the CPU seconds the training got (this process and its loader workers), since
@@ -62,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/quality"), help="a new run_N folder below it holds configs and scores")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, which follows OMP_NUM_THREADS)")
     p.add_argument("--accelerator", default="cpu")
+    p.add_argument("--wiener", type=int, default=0,
+                   help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
     p.add_argument("--smoke", action="store_true", help="tiny models, data and budget: checks the pipeline in seconds")
     args = p.parse_args(argv)
     if args.budget_minutes is None:
@@ -74,6 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--max-tracks must be >= 1, got {args.max_tracks}")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
+    if args.wiener < 0:
+        p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
     if args.root is not None and not (args.root / "test").is_dir():
         p.error(f"--root {args.root} has no test/ folder: expected a MUSDB18(-HQ) layout (train/, test/)")
     try:  # the same name resolution as `waveunet fit -c NAME`
@@ -135,6 +141,7 @@ def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> d
     trainer.fit(system, datamodule=cli.datamodule)
     seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     model = system.model.eval()
+    torch.save(model.state_dict(), folder / "weights.pt")  # the scored weights, to look at again
     return {
         "model": model, "steps": trainer.global_step, "seconds": seconds, "cpu_seconds": cpu, "load": (load_before, os.getloadavg()[0]),
         "params": sum(p.numel() for p in model.parameters()), "rate": model.sample_rate,
@@ -153,8 +160,8 @@ def format_rows(rows: list[dict], sources: list[str]) -> str:
     def f(v):
         return f"{v:8.2f}" if v is not None else f"{'n/a':>8}"
 
-    head = f"{'method':<18}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
-    return "\n".join([head] + [f"{r['name']:<18}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
+    head = f"{'method':<22}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
+    return "\n".join([head] + [f"{r['name']:<22}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
                                + f"  {r['info']}" for r in rows])
 
 
@@ -179,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training {config.stem} for {args.budget_minutes:g} min (load {os.getloadavg()[0]:.1f}) ...", flush=True)
         torch.manual_seed(0)
         trained = train(config, root, run / config.stem, args)
-        scores = evaluate(trained.pop("model"), root, out_dir=run / config.stem / "eval", max_tracks=args.max_tracks,
+        model = trained.pop("model")
+        scores = evaluate(model, root, out_dir=run / config.stem / "eval", max_tracks=args.max_tracks,
                           oracle="irm" if references is None else None)
         if scores["failed"]:
             raise SystemExit(f"error: {config.stem}: test track(s) failed: {scores['failed']}")
@@ -187,6 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         if references is None:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
         results[config.stem] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
+        if args.wiener:  # the same weights, their stems post-filtered
+            filtered = evaluate(model, root, out_dir=run / config.stem / f"eval_wiener{args.wiener}",
+                                max_tracks=args.max_tracks, wiener=args.wiener)
+            if filtered["failed"]:
+                raise SystemExit(f"error: {config.stem} with --wiener: test track(s) failed: {filtered['failed']}")
+            results[f"{config.stem} +wiener{args.wiener}"] = {**results[config.stem], "median": filtered["median"]["model"],
+                                                             "tracks": len(filtered["tracks"])}
         print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s ({trained['cpu_seconds']:.0f} CPU s), load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
 
     irm_avg = sdr_row("", references["oracle-irm"], sources, None)["avg"]

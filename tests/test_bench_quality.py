@@ -26,20 +26,32 @@ def smoke(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.chdir(tmp)
         code = quality.main(["--smoke", "--budget-minutes", "0.5", "--max-steps", "3", "--root", str(root), "--configs", "demo", "spec_unet",
-                             "--out", str(tmp / "runs")])
+                             "--out", str(tmp / "runs"), "--wiener", "1"])
     assert code == 0
     return out.getvalue(), tmp / "runs" / "run_0"
 
 
 def test_smoke_prints_one_row_per_config_and_both_references(smoke):
     stdout, run_dir = smoke
-    rows = {line.split()[0]: line.split() for line in stdout.splitlines() if line.split()[:1] and line.split()[0] in
-            ("demo", "spec_unet", "mixture", "oracle-irm")}
-    assert set(rows) == {"demo", "spec_unet", "mixture", "oracle-irm"}, stdout
+    names = ("demo", "spec_unet", "demo +wiener1", "spec_unet +wiener1", "mixture", "oracle-irm")
+    rows = {line[:22].strip(): line.split() for line in stdout.splitlines() if line[:22].strip() in names}
+    assert set(rows) == set(names), stdout
     assert "median over 1 s frames, median over 1 test songs" in stdout and "SMOKE" in stdout
     for name in ("demo", "spec_unet"):  # each trained, and the config it trained was kept
         assert (run_dir / name / "config.yaml").is_file() and (run_dir / name / "eval" / "results.json").is_file()
         assert "3 steps," in " ".join(rows[name])  # --max-steps stops before the budget
+        assert (run_dir / name / "weights.pt").is_file()  # the scored weights, kept
+
+
+def test_wiener_row_scores_the_same_weights_post_filtered(smoke):
+    _, run_dir = smoke
+    rows = {r["name"]: r for r in json.loads((run_dir / "quality.json").read_text())["rows"]}
+    plain = json.loads((run_dir / "demo" / "eval" / "results.json").read_text())["median"]["model"]
+    filtered = json.loads((run_dir / "demo" / "eval_wiener1" / "results.json").read_text())["median"]["model"]
+    assert rows["demo +wiener1"]["sdr"] == pytest.approx(filtered)
+    assert rows["demo"]["sdr"] == pytest.approx(plain)
+    assert filtered != plain  # the post-filter changed the stems
+    assert rows["demo +wiener1"]["info"] == rows["demo"]["info"]  # one training, two scorings
 
 
 def test_table_numbers_follow_from_the_stored_scores(smoke):
@@ -74,6 +86,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped(smoke):
         (["--root", "missing-folder"], "--root missing-folder has no test/ folder"),
         (["--max-tracks", "0"], "--max-tracks must be >= 1, got 0"),
         (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
+        (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
     ],
 )
 def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):

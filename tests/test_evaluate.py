@@ -219,6 +219,21 @@ def test_changed_settings_redo_the_model_but_not_the_mixture(root, tmp_path, mon
     assert data["waveunet"]["settings"]["shifts"] == 2
 
 
+def test_the_wiener_post_filter_is_a_setting_of_its_own(root, tmp_path, monkeypatch):
+    plain = evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1)
+    seen = []
+    real_separate = ev.separate
+    monkeypatch.setattr(ev, "separate", lambda *a, **k: seen.append(k["wiener"]) or real_separate(*a, **k))
+    filtered = evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1, wiener=1)
+    assert seen == [1] and not filtered["failed"]  # not the plain scores read back
+    assert filtered["median"]["model"] != plain["median"]["model"]
+    data = json.loads((tmp_path / "model" / "test" / "toy_000.json").read_text())
+    assert data["waveunet"]["settings"]["wiener"] == 1
+    with pytest.raises(ValueError, match="shifts and wiener must be >= 0, got 0 and -1"):
+        evaluate(net(seed=0), root, out_dir=tmp_path / "bad", max_tracks=1, wiener=-1)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_another_checkpoint_into_the_same_out_is_refused_not_overwritten(root, tmp_path):
     first = tmp_path / "first.ckpt"
     evaluate(net(seed=0), root, out_dir=tmp_path / "out", max_tracks=1, checkpoint=first)

@@ -35,6 +35,7 @@ def _run(argv, capsys) -> tuple[int, str]:
     (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
     (["--overlap", "0.95"], "--overlap must be between 0 and 0.9, got 0.95"),
     (["--shifts", "-1"], "--shifts must be >= 0, got -1"),
+    (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
 ])
 def test_separate_checks_its_arguments_before_reading_anything(flags, message, song, tmp_path, capsys):
     out = tmp_path / "out"

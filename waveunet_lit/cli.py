@@ -179,6 +179,7 @@ def _separate(argv: list[str]) -> int:
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging: passes with shifted input, averaged")
     p.add_argument("--shift-mode", choices=("fixed", "random"), default="fixed", help="evenly spaced or random shifts")
     p.add_argument("--seed", type=int, default=0, help="seed of the random shifts")
+    p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none; 1 is usual)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.segment is not None and not (math.isfinite(args.segment) and args.segment > 0):
@@ -189,6 +190,8 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--overlap must be between 0 and 0.9, got {args.overlap}")
     if args.shifts < 0:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
+    if args.wiener < 0:
+        p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
     folders = plan_folders(args.files)  # decided before any work; a bad name fails here
     for file, name in folders.items():
         if name != file.stem:
@@ -204,7 +207,7 @@ def _separate(argv: list[str]) -> int:
         try:
             paths = separate_file(model, file, args.out, ext=args.format, folder_name=name, manifest=manifest,
                                   segment=segment, batch_size=args.batch_size, overlap=args.overlap, shifts=args.shifts,
-                                  shift_mode=args.shift_mode, seed=args.seed, progress=progress)
+                                  shift_mode=args.shift_mode, seed=args.seed, wiener=args.wiener, progress=progress)
             for path in paths:
                 print(path)
         except (OSError, ValueError, RuntimeError) as err:
@@ -234,6 +237,7 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--segment", type=float, default=None, help="seconds of output per tile (default: about 3, or more for models with a long context, see separate.tile_plan)")
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging passes")
+    p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--min-gain", type=float, default=None,
                    help="exit with status 1 unless the model beats the mixture by this many dB on every source")
@@ -244,13 +248,15 @@ def _evaluate(argv: list[str]) -> int:
         p.error(f"--segment must be a positive number of seconds, got {args.segment}")
     if args.batch_size < 1 or args.shifts < 0:
         p.error(f"--batch-size must be >= 1 and --shifts >= 0, got {args.batch_size} and {args.shifts}")
+    if args.wiener < 0:
+        p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
     if args.root is not None and not Path(args.root).is_dir():
         p.error(f"--root {args.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ layout (train/, test/)")
     model = load_separator(args.checkpoint, map_location=args.device).model if args.checkpoint else None
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment and model is not None else None
     result = evaluate(
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
-        segment=segment, batch_size=args.batch_size, shifts=args.shifts, metric=args.metric, oracle=args.oracle,
+        segment=segment, batch_size=args.batch_size, shifts=args.shifts, wiener=args.wiener, metric=args.metric, oracle=args.oracle,
         estimates_dir=args.estimates, sources=tuple(args.sources) if args.sources else None,
         progress=not args.quiet and sys.stderr.isatty(), checkpoint=args.checkpoint,
     )

@@ -354,6 +354,7 @@ def method_settings(
     oracle: str | None = None,
     segment: int | None = None,
     shifts: int = 0,
+    wiener: int = 0,
 ) -> dict[str, dict]:
     """What every scored method's numbers depend on, by method, in table order: the model (or
     the estimates folder), the mixture baseline, and the oracle when asked for. A stored score
@@ -367,6 +368,8 @@ def method_settings(
     if model is not None:
         first = {"method": "model", "model": type(model).__name__, "weights": weights_digest(model),
                  "segment": segment, "shifts": shifts}
+        if wiener:  # only when used: scores stored before the post-filter existed stay valid
+            first["wiener"] = wiener
     else:
         # files on disk may change: a nonce means never reuse
         first = {"method": "estimates", "estimates_dir": str(Path(estimates_dir).resolve()), "nonce": time.time()}
@@ -532,6 +535,7 @@ def evaluate(
     segment: int | None = None,
     batch_size: int = 4,
     shifts: int = 0,
+    wiener: int = 0,
     metric: str = "torch",
     oracle: str | None = None,
     estimates_dir: str | Path | None = None,
@@ -553,6 +557,8 @@ def evaluate(
         segment: tile size for :func:`waveunet_lit.separate.separate`.
         batch_size: tiles per forward pass.
         shifts: test-time shift averaging passes (see :func:`~waveunet_lit.separate.separate`).
+        wiener: EM iterations of the multichannel Wiener post-filter (see
+            :func:`~waveunet_lit.separate.separate`); 0: none.
         metric: ``"torch"`` (fast, on the model's device) or ``"museval"`` (the reference).
         oracle: ``"irm"`` adds the ideal ratio mask oracle; None leaves it out.
         estimates_dir: without a model, score stems separated elsewhere, laid out as museval's
@@ -581,6 +587,8 @@ def evaluate(
         raise ValueError(f"metric must be 'torch' or 'museval', got {metric!r}")
     if oracle not in (None, "irm"):
         raise ValueError(f"oracle must be None or 'irm', got {oracle!r}")
+    if shifts < 0 or wiener < 0:
+        raise ValueError(f"shifts and wiener must be >= 0, got {shifts} and {wiener}")
     sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None
@@ -588,13 +596,13 @@ def evaluate(
         raise FileNotFoundError(f"estimates folder not found: {Path(estimates_dir, subset)} (expected <track>/<source>.wav inside)")
     entries = _open_tracks(root, subset, sources)[:max_tracks]
     device = model_device(model) if model is not None else None
-    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts)
+    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts, wiener)
     check_same_method(out, subset, settings)
     if out is not None:  # only now that every input is checked
         _require_writable(out)
     checkpoint = str(Path(checkpoint).resolve()) if checkpoint is not None else None
     methods = list(settings)
-    separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "progress": progress}
+    separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "wiener": wiener, "progress": progress}
 
     rows: list[dict] = []
     failed: dict[str, str] = {}

@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from .audio import model_device, model_dtype, read_audio, resample_into, to_channels, write_audio
 from .song_folders import remove_stale_partials, replace_folder, write_manifest
+from .wiener import wiener as wiener_filter
 
 # read_audio and write_audio live in waveunet_lit.audio (importable from here too: separate_file
 # and the web app use them).
@@ -158,6 +159,7 @@ def separate(
     progress: bool = False,
     on_tiles: Callable[[int, int], None] | None = None,
     max_batch_samples: int | None = 2**19,
+    wiener: int = 0,
 ) -> torch.Tensor:
     """Separate one song.
 
@@ -183,6 +185,9 @@ def separate(
         max_batch_samples: fewer tiles per forward pass when ``batch_size`` of them would
             hold more input samples than this (always at least one tile): it bounds the
             memory of a pass for long tiles. ``None``: always ``batch_size``.
+        wiener: EM iterations of the multichannel Wiener post-filter
+            (:func:`waveunet_lit.wiener.wiener`) on the stems at the song's rate: they then
+            add up to the song. 0: none.
 
     Returns:
         ``(S, C, T)`` float32 on the CPU: one estimate per source, same rate, channels and
@@ -204,6 +209,8 @@ def separate(
         raise ValueError(f"max_batch_samples must be a positive number of samples or None, got {max_batch_samples}")
     if shifts < 0:
         raise ValueError(f"shifts must be >= 0, got {shifts}")
+    if wiener < 0:
+        raise ValueError(f"wiener must be >= 0 iterations, got {wiener}")
     C_in, T = mix.shape
     device, dtype = model_device(model), model_dtype(model)
     x = to_channels(mix, model.channels)  # (C, T)
@@ -270,6 +277,8 @@ def separate(
         est = acc  # (S, C, T)
     if C != C_in:  # back to the song's channels, by the same rule
         est = to_channels(est, C_in).contiguous()  # (S, C_in, T)
+    if wiener:
+        est = wiener_filter(est, mix.float(), iterations=wiener)  # (S, C_in, T)
     return est
 
 
