@@ -273,6 +273,28 @@ def test_bsrnn_complex_masks_land_on_the_right_bins_and_channels():
         assert torch.allclose(model(mix)[:, s], expected, atol=1e-5)
 
 
+def test_consistent_masks_add_up_to_one_and_share_the_rest_by_power():
+    g = torch.Generator().manual_seed(0)
+    mask = torch.randn(2, 3, 2, 5, 4, 2, generator=g)  # (B, S, C, F, N, re/im)
+    out = band_split_rnn.consistent_masks(mask)
+    total = out.sum(1)
+    assert torch.allclose(total[..., 0], torch.ones(()), atol=1e-6) and torch.allclose(total[..., 1], torch.zeros(()), atol=1e-6)
+    power = mask.square().sum(-1, keepdim=True)
+    rest = torch.stack([1 - mask[..., 0].sum(1), -mask[..., 1].sum(1)], -1)[:, None]  # (B, 1, C, F, N, 2)
+    assert torch.allclose(out - mask, power / power.sum(1, keepdim=True) * rest, atol=1e-6)
+
+
+def test_a_consistent_bsrnn_adds_up_to_the_mixture_and_learns():
+    model = tiny_bsrnn(channels=2, consistent=True)
+    mix = torch.rand(2, 2, 700, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    out = model(mix)
+    assert torch.allclose(out.sum(1), mix, atol=1e-5)
+    assert not torch.allclose(tiny_bsrnn(channels=2)(mix).sum(1), mix, atol=1e-2)  # the check could fail
+    out[:, 0].square().mean().backward()
+    assert all(p.grad is not None for p in model.masks[0].parameters())
+    assert model.init_args["consistent"] is True  # rebuilt from checkpoints as trained
+
+
 def test_band_plans():
     assert sum(band_widths(paper_band_edges(44100), 44100, 2048)) == 1025
     assert len(paper_band_edges(44100)) - 1 == 41  # the paper's 41 sub-bands for vocals

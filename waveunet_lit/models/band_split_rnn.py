@@ -117,6 +117,10 @@ class BandSplitRNN(nn.Module):
         mlp_hidden: hidden units of the mask-estimation MLPs.
         se: a Squeeze-and-Excitation layer after every BLSTM.
         se_reduction: r of the SE layers.
+        consistent: make the masks add up to one in every bin (Wisdom et al., "Differentiable
+            consistency constraints for improved deep speech enhancement", ICASSP 2019): each
+            source's mask gets a share of the remainder ``1 - sum_k M_k`` in proportion to its
+            power ``|M_j|^2``, so the estimates add up to the mixture, in training too.
 
     Raises:
         ValueError: a band plan that does not start at 0 Hz and end at the Nyquist frequency,
@@ -150,6 +154,7 @@ class BandSplitRNN(nn.Module):
         mlp_hidden: int = 256,
         se: bool = True,
         se_reduction: int = 4,
+        consistent: bool = False,
     ):
         super().__init__()
         self.init_args = record_init(locals())  # the config that rebuilds this object
@@ -168,6 +173,7 @@ class BandSplitRNN(nn.Module):
         self.band_edges = tuple(float(e) for e in (band_edges if band_edges is not None else paper_band_edges(sample_rate)))
         self.band_widths = band_widths(self.band_edges, sample_rate, n_fft)
         self.use_se = se
+        self.consistent = consistent
 
         C = channels
         self.band_in = nn.ModuleList(
@@ -208,6 +214,8 @@ class BandSplitRNN(nn.Module):
             if self.use_se:
                 z = self.se[i](z)  # (B, K, N, D)
         mask = self.estimate_masks(z).permute(0, 1, 3, 5, 2, 4)  # (B, S, C, F, N, 2)
+        if self.consistent:
+            mask = consistent_masks(mask)
         return self.stft.inverse(apply_complex_mask(mask, spec[:, None]), T)  # (B, S, C, T)
 
     # The band split and the mask estimators are K (and S x K) small networks, one per band:
@@ -326,6 +334,23 @@ class BandSplitRNN(nn.Module):
     def valid_length(self, n: int) -> int:
         """``n``: every length is valid (the STFT pads internally)."""
         return max(n, 1)
+
+
+def consistent_masks(mask: torch.Tensor) -> torch.Tensor:
+    """``(B, S, C, F, N, 2)`` complex masks as (re, im) -> the same with ``sum_j M_j = 1``: mask
+    ``j`` gets the share ``|M_j|^2 / sum_k |M_k|^2`` of the remainder ``1 - sum_k M_k``.
+
+    Example:
+        >>> m = torch.tensor([[0.5, 0.0], [0.0, 0.0]]).reshape(1, 2, 1, 1, 1, 2)  # 0.5 and 0
+        >>> consistent_masks(m).flatten().tolist()  # all of the remainder to the one that sounds
+        [1.0, 0.0, 0.0, 0.0]
+    """
+    mask = mask.float()
+    power = mask.square().sum(-1, keepdim=True)  # (B, S, C, F, N, 1)
+    share = power / power.sum(1, keepdim=True).clamp_min(1e-8)
+    rest = -mask.sum(1, keepdim=True)
+    rest[..., 0] += 1  # 1 - sum_k M_k
+    return mask + share * rest
 
 
 def band_widths(edges: tuple[float, ...], sample_rate: int, n_fft: int) -> tuple[int, ...]:
