@@ -1,6 +1,7 @@
 """Train recipes for the same wall-clock budget on the rendered dataset; print SiSEC SDR tables.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --budget-minutes 10 --threads 1 --configs cpu_10min demo
+    OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1  # and post-filtered
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
 
 1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
