@@ -278,7 +278,7 @@ def separate(
     if C != C_in:  # back to the song's channels, by the same rule
         est = to_channels(est, C_in).contiguous()  # (S, C_in, T)
     if wiener:
-        est = wiener_filter(est, mix.float().cpu(), iterations=wiener)  # (S, C_in, T), on the CPU
+        est = wiener_filter(est, mix.cpu(), iterations=wiener)  # (S, C_in, T), on the CPU
     return est
 
 

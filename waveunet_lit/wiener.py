@@ -106,7 +106,8 @@ def _em_step(y: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
     v = sum(y[:, c].real.square() + y[:, c].imag.square() for c in range(C)) / C  # (S, K, F): powers
     norm = 1 / (v.sum(1) + 1e-300)  # (S, F)
     R = [[(y[:, c] * y[:, d].conj()).sum(1) * norm for d in range(C)] for c in range(C)]  # [c][d]: (S, F)
-    Cxx = torch.stack([torch.stack([torch.einsum("skf,sf->kf", v.to(R[c][d].dtype), R[c][d]) for d in range(C)], -1)
+    vc = v.to(y.dtype)  # (S, K, F), complex once for the products below
+    Cxx = torch.stack([torch.stack([(vc * R[c][d][:, None]).sum(0) for d in range(C)], -1)
                        for c in range(C)], -2)  # (K, F, C, C): the mixture's covariance
     reg = eps * float(sum(x[c].real.square().mean() + x[c].imag.square().mean() for c in range(C))) + 1e-300
     Cxx = Cxx + reg * torch.eye(C, dtype=Cxx.dtype)
