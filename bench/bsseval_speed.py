@@ -137,7 +137,7 @@ def main() -> None:
         if scores_ref:
             row += " " + " ".join(f"{m} {frame_difference(scores[m], scores_ref[m]):.0e}" for m in METRICS)
         print(row, flush=True)
-    print(f"ours on CPU: {threads} torch thread(s), scipy.fft workers = torch threads; MB: peak RSS growth "
+    print(f"ours on CPU: {threads} torch thread(s), ducc0 FFT threads = torch threads; MB: peak RSS growth "
           "(CUDA: peak allocated)")
 
 
