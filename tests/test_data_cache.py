@@ -167,3 +167,29 @@ def test_prepare_data_command(root, tmp_path, capsys):
     with pytest.raises(ValueError, match="other settings"):
         prepare_data_command([str(root), "--rate", "16000", "--cache-dir", str(tmp_path / "c")])
     assert prepare_data_command([str(root), "--rate", "16000", "--cache-dir", str(tmp_path / "c"), "--rebuild"]) == 0
+
+
+def test_two_processes_preparing_one_cache_take_turns(root, tmp_path):
+    """Two trainings started at once decode the same dataset: the second waits for the first's
+    lock and finds its tracks (without the lock they write into each other's .partial folders)."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    code = (
+        "import sys, time\n"
+        "from waveunet_lit.data import cache as c\n"
+        "convert = c._convert\n"
+        "c._convert = lambda *a: (time.sleep(0.15), convert(*a))[1]  # slow enough to overlap\n"
+        "c.prepare_cache(sys.argv[1], 8000, 1, cache_dir=sys.argv[2], progress=False)\n"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(root), str(cache)], stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    manifest = json.loads((cache / "manifest.json").read_text())
+    assert sorted(manifest["tracks"]) == sorted(f"{p.parent.name}/{p.name}" for p in root.glob("*/*") if p.is_dir())
+    assert not list(cache.glob("*/.*.partial"))
+    for key in manifest["tracks"]:
+        assert sorted(p.name for p in (cache / key).iterdir()) == sorted([*(f"{s}.npy" for s in STEMS), "track.json"])

@@ -1,4 +1,5 @@
-"""Write-then-rename: files appear complete under their name, or not at all."""
+"""Write-then-rename: files appear complete under their name, or not at all; and one writer
+at a time for folders that several processes may fill at once."""
 
 import os
 import tempfile
@@ -6,7 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one process at a time is then the user's job
+    fcntl = None
+
+__all__ = ["atomic_path", "exclusive"]
 
 
 @contextmanager
@@ -33,6 +39,29 @@ def atomic_path(path: str | Path) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def exclusive(folder: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (made if missing; the lock is its ``.lock`` file)
+    for the block. Two processes filling the same folder (two trainings started at once, each
+    decoding or rendering the same dataset) then take turns: the second waits here and, when
+    it gets in, finds the first one's work in place instead of racing it.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp()) / "cache"
+        >>> with exclusive(folder):
+        ...     _ = (folder / "done").write_text("1")
+        >>> sorted(p.name for p in folder.iterdir())
+        ['.lock', 'done']
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def _umask() -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, exclusive
 from ..audio import default_data_root, resample, to_channels
 from .tracks import STEMS, dataset_format, find_tracks
 
@@ -110,18 +110,27 @@ def prepare_cache(
         ValueError: ``cache_dir`` holds a cache written with other settings (and not ``rebuild``),
             or a track is broken (the message names the file).
     """
-    from tqdm.auto import tqdm
-
     settings = cache_settings(root, rate, channels, dtype)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(root, rate, channels, dtype)
+    with exclusive(cache):  # a second process preparing the same cache waits, then finds it done
+        return _fill_cache(root, cache, settings, rate, channels, dtype, progress, rebuild)
+
+
+def _fill_cache(root, cache: Path, settings: dict, rate: int, channels: int, dtype: str, progress: bool, rebuild: bool) -> Path:
+    """The body of :func:`prepare_cache`, run while holding the cache's lock."""
+    from tqdm.auto import tqdm
+
     manifest_path = cache / "manifest.json"
     if manifest_path.is_file():
         old = json.loads(manifest_path.read_text())
         diff = _differences(old.get("settings", {}), settings)
         if diff and not rebuild:
             raise ValueError(f"{manifest_path} was written with other settings ({diff}); delete {cache} or pass rebuild")
-        if diff:
-            shutil.rmtree(cache)
+        for child in cache.iterdir() if diff else ():  # all of it but the lock held
+            if child.is_dir():
+                shutil.rmtree(child)
+            elif child.name != ".lock":
+                child.unlink()
     tracks = [(subset, t) for subset in ("train", "test") for t in find_tracks(root, subset, None, stems=STEMS)]
     if not tracks:
         raise ValueError(f"no tracks found under {Path(root) / 'train'} or {Path(root) / 'test'}")

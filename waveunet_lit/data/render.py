@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, exclusive
 from ..audio import default_data_root
 from .tracks import STEMS
 
@@ -307,39 +307,44 @@ def render_dataset(
     if root.exists() and not root.is_dir():
         raise ValueError(f"{root} is a file: render-data needs a folder (new or made by render-data)")
     settings = {"seconds": float(seconds), "sample_rate": int(sample_rate), "seed": int(seed)}
-    _check_settings(root, settings, rebuild)
-    root.mkdir(parents=True, exist_ok=True)
-    with atomic_path(root / SETTINGS) as tmp:
-        Path(tmp).write_text(json.dumps(settings, indent=1))
-    todo = [
-        (subset, f"song_{i:03d}", offset + i)
-        for subset, count, offset in (("train", train_tracks, 0), ("test", test_tracks, 10_000))
-        for i in range(count)
-        if not (root / subset / f"song_{i:03d}").is_dir()
-    ]
-    T = int(seconds * sample_rate)
-    for subset, name, index in tqdm(todo, desc="rendering songs", unit="song", disable=not progress or not todo):
-        rng = np.random.default_rng([seed, index])
-        song = compose(rng, seconds)
-        partial = root / subset / f".{name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            jobs = {}
-            for stem in STEMS:  # the four FluidSynth processes run side by side
-                notes, channel, program, pan = song["parts"][stem]
-                write_midi(Path(tmp) / f"{stem}.mid", notes, channel, program, song["bpm"], pan)
-                jobs[stem] = pool.submit(_render_part, Path(tmp) / f"{stem}.mid", Path(tmp) / f"{stem}.wav", sf2, sample_rate)
-            stems = {}
-            for stem in STEMS:
-                audio = jobs[stem].result()[:, :T]
-                audio = np.pad(audio, ((0, 0), (0, T - audio.shape[1])))
-                rms = np.sqrt(np.mean(audio**2)) + 1e-9
-                stems[stem] = audio * (10 ** (rng.uniform(-20, -14) / 20) / rms)  # random level: -20..-14 dB RMS
-        mixture = sum(stems.values())
-        peak = float(np.max(np.abs(mixture)))
-        scale = 0.9 / peak if peak > 0.9 else 1.0  # keep the mixture inside [-1, 1]
-        for stem, audio in {**stems, "mixture": mixture}.items():
-            sf.write(partial / f"{stem}.wav", (audio * scale).T, sample_rate, subtype="PCM_16")
-        partial.rename(root / subset / name)
+    with exclusive(root):  # a second process rendering the same folder waits, then finds the songs there
+        _check_settings(root, settings, rebuild)
+        with atomic_path(root / SETTINGS) as tmp:
+            Path(tmp).write_text(json.dumps(settings, indent=1))
+        todo = [
+            (subset, f"song_{i:03d}", offset + i)
+            for subset, count, offset in (("train", train_tracks, 0), ("test", test_tracks, 10_000))
+            for i in range(count)
+            if not (root / subset / f"song_{i:03d}").is_dir()
+        ]
+        for subset, name, index in tqdm(todo, desc="rendering songs", unit="song", disable=not progress or not todo):
+            _render_song(root / subset / name, np.random.default_rng([seed, index]), seconds, sample_rate, sf2)
     return root
+
+
+def _render_song(folder: Path, rng: np.random.Generator, seconds: float, sample_rate: int, sf2: Path) -> None:
+    """Compose one song with ``rng`` and write its stems and mixture into ``folder`` (under a
+    temporary name, renamed when complete)."""
+    T = int(seconds * sample_rate)
+    song = compose(rng, seconds)
+    partial = folder.parent / f".{folder.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        jobs = {}
+        for stem in STEMS:  # the four FluidSynth processes run side by side
+            notes, channel, program, pan = song["parts"][stem]
+            write_midi(Path(tmp) / f"{stem}.mid", notes, channel, program, song["bpm"], pan)
+            jobs[stem] = pool.submit(_render_part, Path(tmp) / f"{stem}.mid", Path(tmp) / f"{stem}.wav", sf2, sample_rate)
+        stems = {}
+        for stem in STEMS:
+            audio = jobs[stem].result()[:, :T]
+            audio = np.pad(audio, ((0, 0), (0, T - audio.shape[1])))
+            rms = np.sqrt(np.mean(audio**2)) + 1e-9
+            stems[stem] = audio * (10 ** (rng.uniform(-20, -14) / 20) / rms)  # random level: -20..-14 dB RMS
+    mixture = sum(stems.values())
+    peak = float(np.max(np.abs(mixture)))
+    scale = 0.9 / peak if peak > 0.9 else 1.0  # keep the mixture inside [-1, 1]
+    for stem, audio in {**stems, "mixture": mixture}.items():
+        sf.write(partial / f"{stem}.wav", (audio * scale).T, sample_rate, subtype="PCM_16")
+    partial.rename(folder)
