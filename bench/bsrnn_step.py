@@ -24,9 +24,9 @@ import time
 import torch
 
 from waveunet_lit.cli import resolve_config_names
-from waveunet_lit.config import load_config
+from waveunet_lit.config import instantiate, load_config
 from waveunet_lit.info import build_from_config
-from waveunet_lit.losses import MagnitudePhaseL1Loss
+from waveunet_lit.losses import MSELoss
 from waveunet_lit.models.band_split_rnn import BandSplitRNN
 from waveunet_lit.precision import autocast_dtype, bf16_is_native
 
@@ -40,10 +40,8 @@ def build(config: str) -> tuple[BandSplitRNN, torch.nn.Module, dict, str]:
     model = build_from_config(path)
     if not isinstance(model, BandSplitRNN):
         raise SystemExit(f"bsrnn_step: {config} builds a {type(model).__name__}, not a BandSplitRNN")
-    loss_node = cfg["model"]["init_args"].get("loss") or {}
-    if not str(loss_node.get("class_path", "")).endswith("MagnitudePhaseL1Loss"):
-        raise SystemExit(f"bsrnn_step: {config}'s loss is {loss_node.get('class_path')!r}; this bench runs MagnitudePhaseL1Loss recipes")
-    loss = MagnitudePhaseL1Loss(**loss_node.get("init_args", {}))
+    loss_node = cfg["model"]["init_args"].get("loss")
+    loss = instantiate(loss_node) if loss_node else MSELoss()  # the Separator's default otherwise
     lr = cfg["model"]["init_args"]["optimizer"]["init_args"]["lr"]
     data = cfg["data"]["init_args"]
     return model, loss, {"batch": data["batch_size"], "segment": data["segment"], "lr": lr}, cfg["trainer"].get("precision", "32-true")
