@@ -27,9 +27,9 @@ SiSEC/MUSDB18 table. What museval computes, and so what this module computes:
 4. A frame where any reference or any estimate is silent (its sum over channels is exactly
    zero at every sample of the frame) is NaN for all metrics and sources.
 
-How it is fast (68x less time than museval on a 4-minute 4-source stereo track, one thread
-each, side by side in ``bench/bsseval_speed.py`` on a shared 2-core machine: 2.1 s against
-145 s; about 300 MB of memory where museval takes 5 GB): everything comes from the
+How it is fast (53-68x less time than museval on a 4-minute 4-source stereo track, one thread
+each, side by side in ``bench/bsseval_speed.py`` on a shared 2-core machine, three runs: 2.1-2.8 s
+against 145-147 s; about 300 MB of memory where museval takes 5 GB): everything comes from the
 correlations, at lags ``0 .. L-1``, of every reference channel ``x_p`` with every reference
 channel and every error channel ``d_q = e_q - x_q``, computed once per frame and never as
 filtered signals.
