@@ -8,6 +8,7 @@ from torch import nn
 
 import waveunet_lit
 from waveunet_lit.info import build_from_config, count_macs, format_info, info_from_config, model_info
+from waveunet_lit.models.band_split_rnn import BandSplitRNN
 from waveunet_lit.models.port import PortWaveUNet
 from waveunet_lit.models.strided import StridedWaveUNet
 from waveunet_lit.models.wave_u_net import WaveUNet
@@ -52,6 +53,22 @@ def test_count_macs_of_a_whole_model_by_arithmetic():
     n = 100  # x1: 50 samples; down 2x1x4 per output, bottleneck 4x2x3, up (4+2)->2 x4, heads (2+1)->1
     expected = 50 * 2 * 1 * 4 + 50 * 4 * 2 * 3 + 50 * 6 * 2 * 4 + 2 * (100 * 1 * 3)
     assert count_macs(net, n) == expected
+
+
+def test_count_macs_of_a_band_split_rnn_counts_every_band_layer():
+    S, C, D, H, M, r = 2, 2, 4, 3, 5, 2  # sources, channels, features, BLSTM units, mask MLP units, SE reduction
+    net = BandSplitRNN(sources=("a", "b"), channels=C, sample_rate=8000, n_fft=64, hop_length=16,
+                       band_edges=(0, 500, 1000, 2000, 4000), features=D, hidden=H, layers=1, mlp_hidden=M,
+                       se_reduction=r)
+    n = 160
+    N = net.stft(torch.zeros(1, C, n)).shape[-1]
+    widths, K = net.band_widths, len(net.band_widths)
+    band_in = sum(N * 2 * C * w * D for w in widths)
+    masks = S * K * N * D * M + S * sum(N * M * 2 * 2 * C * w for w in widths)
+    lstm = 2 * 4 * H * (D + H) * K * N  # both directions, every step of every sequence, twice (time, bands)
+    proj = K * N * 2 * H * D  # Linear(2 H, D) after each BLSTM
+    se = D * (D // r) + (D // r) * D  # one squeezed vector per SE layer
+    assert count_macs(net, n) == band_in + masks + 2 * (lstm + proj + se)
 
 
 def test_model_info_is_consistent_with_the_model():

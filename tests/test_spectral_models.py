@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from waveunet_lit.models import band_split_rnn, nmf, spec_unet, stft
 from waveunet_lit.models.band_split_rnn import BandSplitRNN, SqueezeExcitation, band_widths, paper_band_edges
@@ -247,9 +248,46 @@ def test_bsrnn_batched_bands_equal_the_per_band_loops_values_and_gradients(chann
     loops = gradients([z_loops, masks_loops])
     z_batched = model.split_bands(x)
     batched = gradients([z_batched, model.estimate_masks(z_batched)])
-    assert loops.keys() == batched.keys() and any(n.startswith("masks") for n in loops)
+    assert loops.keys() == batched.keys() and any(n.startswith("mask_out") for n in loops)
     for n in loops:
         torch.testing.assert_close(batched[n], loops[n], rtol=1e-4, atol=1e-5, msg=n)
+
+
+def per_band_state(model: BandSplitRNN) -> dict:
+    """The model's state as it was saved when every band had modules of its own:
+    ``band_in.{k}`` = (LayerNorm, Linear), ``masks.{s}.{k}`` = (LayerNorm, Linear, Tanh, Linear, GLU)."""
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith(("band_in.", "mask_hidden.", "mask_out."))}
+    for k, w in enumerate(model.band_widths):
+        g, i = model._band_position(k)
+        for layer in (0, 1):
+            for name in ("weight", "bias"):
+                state[f"band_in.{k}.{layer}.{name}"] = getattr(model.band_in[g][layer], name)[i].clone()
+        for s in range(len(model.sources)):
+            for old, new in ((0, model.mask_hidden[0]), (1, model.mask_hidden[1])):
+                for name in ("weight", "bias"):
+                    state[f"masks.{s}.{k}.{old}.{name}"] = getattr(new, name)[s, k].clone()
+            for name in ("weight", "bias"):
+                state[f"masks.{s}.{k}.3.{name}"] = getattr(model.mask_out[g][0], name)[s, i].clone()
+    return state
+
+
+def test_bsrnn_loads_a_checkpoint_saved_with_one_module_per_band():
+    torch.manual_seed(0)
+    saved = tiny_bsrnn(channels=2)
+    state = per_band_state(saved)
+    w = saved.band_widths[2]
+    assert state["band_in.2.1.weight"].shape == nn.Linear(2 * 2 * w, 8).weight.shape  # the old per-band layers' shapes
+    assert state["masks.1.2.3.weight"].shape == nn.Linear(8, 2 * 2 * 2 * w).weight.shape
+    torch.manual_seed(1)
+    fresh = tiny_bsrnn(channels=2)
+    mix = torch.randn(1, 2, 300)
+    assert not torch.allclose(fresh(mix), saved(mix))
+    fresh.load_state_dict(state)  # strict: every old key used, every new one filled
+    torch.testing.assert_close(fresh(mix), saved(mix))
+    holder = nn.Module()  # nested, as inside the Lightning module ("model." prefix)
+    holder.model = tiny_bsrnn(channels=2)
+    holder.load_state_dict({f"model.{k}": v for k, v in state.items()})
+    torch.testing.assert_close(holder.model(mix), saved(mix))
 
 
 def test_bsrnn_complex_masks_land_on_the_right_bins_and_channels():
@@ -259,12 +297,13 @@ def test_bsrnn_complex_masks_land_on_the_right_bins_and_channels():
     lo = 0
     with torch.no_grad():
         for k, w in enumerate(model.band_widths):
-            for s, estimators in enumerate(model.masks):
-                last = estimators[k][3]  # Linear(mlp_hidden, 2 * 2 C W_k), then the GLU
-                last.weight.zero_()
+            g, i = model._band_position(k)
+            last = model.mask_out[g][0]  # Linear(mlp_hidden, 2 * 2 C W_k) of every source, then the GLU
+            for s in range(2):
+                last.weight[s, i] = 0
                 value = torch.zeros(C, 2, w)
                 value[:, 0] = wanted[:, lo : lo + w] * (s + 1)  # real part; imaginary part 0
-                last.bias.copy_(torch.cat([value.flatten(), torch.full((2 * C * w,), 40.0)]))
+                last.bias[s, i] = torch.cat([value.flatten(), torch.full((2 * C * w,), 40.0)])
             lo += w
     mix = torch.rand(1, C, 500) * 2 - 1
     spec = model.stft(mix)  # (1, C, F, N)
@@ -291,7 +330,7 @@ def test_a_consistent_bsrnn_adds_up_to_the_mixture_and_learns():
     assert torch.allclose(out.sum(1), mix, atol=1e-5)
     assert not torch.allclose(tiny_bsrnn(channels=2)(mix).sum(1), mix, atol=1e-2)  # the check could fail
     out[:, 0].square().mean().backward()
-    assert all(p.grad is not None for p in model.masks[0].parameters())
+    assert all(p.grad is not None for p in model.mask_out.parameters())
     assert model.init_args["consistent"] is True  # rebuilt from checkpoints as trained
 
 

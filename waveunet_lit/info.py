@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .config import instantiate, load_config, model_node
+from .models.grouped import GroupedLinear
 from .models.port import SincResample
 from .receptive_field import receptive_field
 
@@ -37,6 +38,8 @@ def _layer_macs(module: nn.Module, inputs: tuple, output) -> int:
         return x.numel() * (module.out_channels // module.groups) * _prod(module.kernel_size)
     if isinstance(module, nn.Linear):
         return output.numel() // module.out_features * module.in_features * module.out_features
+    if isinstance(module, GroupedLinear):  # every output value of every group: in_features MACs
+        return output.numel() * module.in_features
     if isinstance(module, nn.LSTM):
         steps = x.shape[1 if module.batch_first else 0] if x.dim() == 3 else x.shape[0]
         batch = x.shape[0 if module.batch_first else 1] if x.dim() == 3 else 1
@@ -63,7 +66,7 @@ def _prod(values) -> int:
     return out
 
 
-COUNTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear, nn.LSTM, SincResample)
+COUNTED = (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear, GroupedLinear, nn.LSTM, SincResample)
 
 
 def count_macs(model: nn.Module, n_in: int) -> int:

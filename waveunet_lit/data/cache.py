@@ -126,11 +126,12 @@ def _fill_cache(root, cache: Path, settings: dict, rate: int, channels: int, dty
         diff = _differences(old.get("settings", {}), settings)
         if diff and not rebuild:
             raise ValueError(f"{manifest_path} was written with other settings ({diff}); delete {cache} or pass rebuild")
-        for child in cache.iterdir() if diff else ():  # all of it but the lock held
-            if child.is_dir():
-                shutil.rmtree(child)
-            elif child.name != ".lock":
-                child.unlink()
+        if diff:  # rebuild: delete all of it but the lock held
+            for child in cache.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                elif child.name != ".lock":
+                    child.unlink()
     tracks = [(subset, t) for subset in ("train", "test") for t in find_tracks(root, subset, None, stems=STEMS)]
     if not tracks:
         raise ValueError(f"no tracks found under {Path(root) / 'train'} or {Path(root) / 'test'}")

@@ -36,6 +36,7 @@ import torch.nn.functional as F_
 from torch import nn
 
 from .common import check_mix, record_init
+from .grouped import GroupedLayerNorm, GroupedLinear
 from .stft import STFT, apply_complex_mask
 
 __all__ = ["BandSplitRNN", "SqueezeExcitation", "ResidualBLSTM", "paper_band_edges"]
@@ -138,6 +139,8 @@ class BandSplitRNN(nn.Module):
         torch.Size([3, 2, 2, 1000])
         >>> net.band_widths
         (16, 16, 32, 65)
+        >>> net.width_groups  # (width, bands): the bands of one width share their layers' tensors
+        ((16, (0, 1)), (32, (2,)), (65, (3,)))
     """
 
     def __init__(
@@ -175,27 +178,40 @@ class BandSplitRNN(nn.Module):
         self.use_se = se
         self.consistent = consistent
 
-        C = channels
+        C, S, K = channels, len(self.sources), len(self.band_widths)
+        # The bands of one width share their layers' tensors (waveunet_lit.models.grouped), so
+        # each layer below runs all of its bands (and sources) as one batched product.
+        groups: dict[int, list[int]] = {}
+        for k, w in enumerate(self.band_widths):
+            groups.setdefault(w, []).append(k)
+        self.width_groups = tuple((w, tuple(bands)) for w, bands in groups.items())  # (w, bands of width w)
+        grouped = [k for _, bands in self.width_groups for k in bands]  # the bands, regrouped by width
+        starts = [sum(self.band_widths[:k]) for k in range(K)]
+        bins = [starts[k] + i for k in grouped for i in range(self.band_widths[k])]
+        self.register_buffer("grouped_bands", torch.tensor(grouped), persistent=False)  # (K,)
+        self.register_buffer("band_order", torch.argsort(self.grouped_bands), persistent=False)  # its inverse
+        self.register_buffer("grouped_bins", torch.tensor(bins), persistent=False)  # (F,) the bins, band by band
+        self.register_buffer("bin_order", torch.argsort(self.grouped_bins), persistent=False)  # its inverse
+
+        # band_in[g]: LayerNorm + Linear(2 C w, D) for each band of width group g.
         self.band_in = nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(2 * C * w), nn.Linear(2 * C * w, features)) for w in self.band_widths
+            nn.Sequential(GroupedLayerNorm((len(bands),), 2 * C * w), GroupedLinear((len(bands),), 2 * C * w, features))
+            for w, bands in self.width_groups
         )
         # Layer 2 i runs over time, layer 2 i + 1 over bands.
         self.rnns = nn.ModuleList(ResidualBLSTM(features, hidden) for _ in range(2 * layers))
         self.se = nn.ModuleList(SqueezeExcitation(features, se_reduction) for _ in range(2 * layers) if se)
-        # masks[s][k]: source s, band k. The GLU halves 2 * (2 C W_k) outputs to 2 C W_k.
-        self.masks = nn.ModuleList(
-            nn.ModuleList(
-                nn.Sequential(
-                    nn.LayerNorm(features),
-                    nn.Linear(features, mlp_hidden),
-                    nn.Tanh(),
-                    nn.Linear(mlp_hidden, 2 * 2 * C * w),
-                    nn.GLU(dim=-1),
-                )
-                for w in self.band_widths
-            )
-            for _ in self.sources
+        # The mask estimator of source s and band k: LayerNorm -> Linear(D, H) -> tanh (one size
+        # for all, indexed [s, k]) -> Linear(H, 2 * 2 C W_k) -> GLU (mask_out[g], indexed [s, i]
+        # for the i-th band of width group g). The GLU halves 2 * (2 C W_k) outputs to 2 C W_k.
+        self.mask_hidden = nn.Sequential(
+            GroupedLayerNorm((S, K), features), GroupedLinear((S, K), features, mlp_hidden), nn.Tanh()
         )
+        self.mask_out = nn.ModuleList(
+            nn.Sequential(GroupedLinear((S, len(bands)), mlp_hidden, 2 * 2 * C * w), nn.GLU(dim=-1))
+            for w, bands in self.width_groups
+        )
+        self._register_load_state_dict_pre_hook(self._stack_per_band_state)
 
     def forward(self, mix: torch.Tensor) -> torch.Tensor:
         """Separate ``mix (B, C, T)`` into ``(B, S, C, T)``."""
@@ -219,89 +235,96 @@ class BandSplitRNN(nn.Module):
         return self.stft.inverse(apply_complex_mask(mask, spec[:, None]), T)  # (B, S, C, T)
 
     # The band split and the mask estimators are K (and S x K) small networks, one per band:
-    # the two *_per_band methods below run them as the paper writes them. That is hundreds of
-    # tiny operations per step, and calling them took a large part of a CPU step. split_bands
-    # and estimate_masks compute the same, but run all bands of one width (and, for the
-    # masks' first layer, all bands and sources) as one batched product with the per-band
-    # weights stacked; the parameters stay the per-band modules (bench/bsrnn_step.py times both).
+    # the two *_per_band methods below run them as the paper writes them, one band at a time.
+    # That is hundreds of tiny operations per step, and calling them took a large part of a CPU
+    # step. split_bands and estimate_masks compute the same, but run all bands of one width
+    # (and, for the masks' first layer, all bands and sources) as one batched product
+    # (bench/bsrnn_step.py times both).
+
+    def _band_position(self, k: int) -> tuple[int, int]:
+        """``(g, i)``: band ``k`` is the ``i``-th band of width group ``g``."""
+        for g, (_, bands) in enumerate(self.width_groups):
+            if k in bands:
+                return g, bands.index(k)
+        raise IndexError(f"BandSplitRNN: no band {k}")
 
     def split_bands_per_band(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`split_bands` one band at a time (for reading, tests and the bench)."""
         B, N = x.shape[:2]
         bands, lo = [], 0
-        for w, split in zip(self.band_widths, self.band_in):
-            bands.append(split(x[..., lo : lo + w].reshape(B, N, -1)))  # (B, N, D)
+        for k, w in enumerate(self.band_widths):
+            g, i = self._band_position(k)
+            norm, linear = self.band_in[g]
+            v = x[..., lo : lo + w].reshape(B, N, -1)  # (B, N, 2 C w): band k's values
+            v = F_.layer_norm(v, v.shape[-1:], norm.weight[i], norm.bias[i], norm.eps)
+            bands.append(F_.linear(v, linear.weight[i], linear.bias[i]))  # (B, N, D)
             lo += w
         return torch.stack(bands, dim=1)  # (B, K, N, D)
 
     def estimate_masks_per_band(self, z: torch.Tensor) -> torch.Tensor:
         """:meth:`estimate_masks` one source and band at a time (for reading, tests and the bench)."""
         B, K, N, D = z.shape
+        norm, hidden, _ = self.mask_hidden
         masks = []
-        for estimators in self.masks:
-            m = [est(z[:, k]).reshape(B, N, self.channels, 2, w) for k, (est, w) in enumerate(zip(estimators, self.band_widths))]
+        for s in range(len(self.sources)):
+            m = []
+            for k, w in enumerate(self.band_widths):
+                g, i = self._band_position(k)
+                out = self.mask_out[g][0]
+                h = F_.layer_norm(z[:, k], (D,), norm.weight[s, k], norm.bias[s, k], norm.eps)
+                h = torch.tanh(F_.linear(h, hidden.weight[s, k], hidden.bias[s, k]))  # (B, N, H)
+                v = F_.glu(F_.linear(h, out.weight[s, i], out.bias[s, i]), dim=-1)  # (B, N, 2 C w)
+                m.append(v.reshape(B, N, self.channels, 2, w))
             masks.append(torch.cat(m, dim=-1))  # (B, N, C, 2, F)
         return torch.stack(masks, dim=1)  # (B, S, N, C, 2, F)
 
     def split_bands(self, x: torch.Tensor) -> torch.Tensor:
         """``x (B, N, C, 2, F)`` (real and imaginary parts) -> band features ``(B, K, N, D)``:
-        ``band_in[k]`` (LayerNorm + Linear) on each band's ``2 C W_k`` values."""
-        B, N = x.shape[:2]
-        out = [None] * len(self.band_widths)
-        for w, bands, bins in self._width_groups(x.device):
-            xs = x[..., bins].permute(0, 1, 4, 2, 3, 5).reshape(B, N, len(bands), -1)  # (B, N, G, 2 C w)
-            norm = [self.band_in[k][0] for k in bands]
-            lin = [self.band_in[k][1] for k in bands]
-            xs = F_.layer_norm(xs, xs.shape[-1:], eps=norm[0].eps)
-            xs = xs * torch.stack([m.weight for m in norm]) + torch.stack([m.bias for m in norm])
-            y = torch.einsum("bngi,gdi->bngd", xs, torch.stack([m.weight for m in lin]))
-            y = y + torch.stack([m.bias for m in lin])  # (B, N, G, D)
-            for i, k in enumerate(bands):
-                out[k] = y[:, :, i]
-        return torch.stack(out, dim=1)  # (B, K, N, D)
+        LayerNorm + Linear on each band's ``2 C W_k`` values, a width group at a time."""
+        B, N, C = x.shape[:3]
+        x = x.index_select(-1, self.grouped_bins)  # (B, N, C, 2, F): the bins band by band, a width group at a time
+        out, lo = [], 0
+        for (w, bands), layer in zip(self.width_groups, self.band_in):
+            G = len(bands)
+            xs = x[..., lo : lo + G * w].reshape(B, N, C, 2, G, w).permute(0, 4, 1, 2, 3, 5)  # (B, G, N, C, 2, w)
+            out.append(layer(xs.reshape(B, G, N, 2 * C * w)))  # (B, G, N, D)
+            lo += G * w
+        return torch.cat(out, dim=1).index_select(1, self.band_order)  # (B, K, N, D), bands in frequency order
 
     def estimate_masks(self, z: torch.Tensor) -> torch.Tensor:
         """Band features ``z (B, K, N, D)`` -> complex masks ``(B, S, N, C, 2, F)``:
-        ``masks[s][k]`` (LayerNorm -> Linear -> tanh -> Linear -> GLU) on band ``k``."""
+        LayerNorm -> Linear -> tanh -> Linear -> GLU for every source and band."""
         B, K, N, D = z.shape
         S, C = len(self.sources), self.channels
-        first = [[est[k] for k in range(K)] for est in self.masks]  # Sequential(LN, Linear, Tanh, Linear, GLU)
+        h = self.mask_hidden(z[:, None]).index_select(2, self.grouped_bands)  # (B, S, K, N, H), bands regrouped by width
+        out, lo = [], 0
+        for (w, bands), layer in zip(self.width_groups, self.mask_out):
+            G = len(bands)
+            m = layer(h[:, :, lo : lo + G]).reshape(B, S, G, N, C, 2, w)  # from (B, S, G, N, 2 C w)
+            out.append(m.permute(0, 1, 3, 4, 5, 2, 6).reshape(B, S, N, C, 2, G * w))
+            lo += G
+        return torch.cat(out, dim=-1).index_select(-1, self.bin_order)  # (B, S, N, C, 2, F), bins in frequency order
 
-        def stacked(layer: int, name: str, bands) -> torch.Tensor:  # (S, G, ...) of one parameter
-            return torch.stack([torch.stack([getattr(first[s][k][layer], name) for k in bands]) for s in range(S)])
-
-        every = range(K)
-        h = F_.layer_norm(z, (D,), eps=first[0][0][0].eps)[:, None]  # (B, 1, K, N, D)
-        h = h * stacked(0, "weight", every)[:, :, None] + stacked(0, "bias", every)[:, :, None]  # (B, S, K, N, D)
-        h = torch.einsum("bsknd,skhd->bsknh", h, stacked(1, "weight", every))
-        h = torch.tanh(h + stacked(1, "bias", every)[:, :, None])  # (B, S, K, N, H)
-        out = [None] * K
-        for w, bands, _ in self._width_groups(z.device):
-            m = torch.einsum("bsgnh,sgoh->bsgno", h[:, :, bands], stacked(3, "weight", bands))
-            m = F_.glu(m + stacked(3, "bias", bands)[:, :, None], dim=-1)  # (B, S, G, N, 2 C w)
-            m = m.reshape(B, S, len(bands), N, C, 2, w)
-            for i, k in enumerate(bands):
-                out[k] = m[:, :, i]
-        return torch.cat(out, dim=-1)  # (B, S, N, C, 2, F)
-
-    def _width_groups(self, device) -> list[tuple[int, list[int], torch.Tensor]]:
-        """``(w, bands, bins)`` for every band width ``w``: the bands of that width and their
-        STFT bins ``(G, w)``.
-
-        Example:
-            >>> net = BandSplitRNN(sample_rate=8000, n_fft=16, hop_length=4, band_edges=(0, 1000, 2000, 4000),
-            ...                    features=4, hidden=4, layers=1, mlp_hidden=4)
-            >>> [(w, bands, bins.tolist()) for w, bands, bins in net._width_groups("cpu")]
-            [(2, [0, 1], [[0, 1], [2, 3]]), (5, [2], [[4, 5, 6, 7, 8]])]
-        """
-        starts = [sum(self.band_widths[:k]) for k in range(len(self.band_widths))]
-        groups: dict[int, list[int]] = {}
-        for k, w in enumerate(self.band_widths):
-            groups.setdefault(w, []).append(k)
-        return [
-            (w, bands, torch.tensor([[starts[k] + i for i in range(w)] for k in bands], device=device))
-            for w, bands in groups.items()
-        ]
+    def _stack_per_band_state(self, state: dict, prefix: str, *args) -> None:
+        """Load hook: a checkpoint saved when every band had modules of its own (``band_in.{k}``
+        and ``masks.{s}.{k}``, ``nn.Sequential(LayerNorm, Linear[, Tanh, Linear, GLU])``) gets
+        its tensors stacked into this layout, in place."""
+        if prefix + "masks.0.0.0.weight" not in state:
+            return
+        old = {key[len(prefix):]: state.pop(key) for key in list(state)
+               if key.startswith((prefix + "band_in.", prefix + "masks."))}
+        S = len(self.sources)
+        for name in ("weight", "bias"):
+            for layer in ("0", "1"):  # LayerNorm, Linear
+                state[f"{prefix}mask_hidden.{layer}.{name}"] = torch.stack(
+                    [torch.stack([old[f"masks.{s}.{k}.{layer}.{name}"] for k in range(len(self.band_widths))]) for s in range(S)]
+                )
+            for g, (_, bands) in enumerate(self.width_groups):
+                for layer in ("0", "1"):
+                    state[f"{prefix}band_in.{g}.{layer}.{name}"] = torch.stack([old[f"band_in.{k}.{layer}.{name}"] for k in bands])
+                state[f"{prefix}mask_out.{g}.0.{name}"] = torch.stack(
+                    [torch.stack([old[f"masks.{s}.{k}.3.{name}"] for k in bands]) for s in range(S)]
+                )
 
     def parameter_count(self) -> int:
         """Number of trainable parameters.
