@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --budget-minutes 10 --threads 1 --configs cpu_10min demo
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1  # and post-filtered
+    OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --shifts 4
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
 
 1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
@@ -23,6 +24,9 @@
    "avg" is the mean of the per-source values, "gap" is avg minus the IRM's avg. With
    ``--wiener N`` each model is scored a second time, its stems post-filtered by ``N`` EM
    iterations of the multichannel Wiener filter (:mod:`waveunet_lit.wiener`): a second row.
+   With ``--shifts N`` it is scored with ``N``-pass test-time shift averaging too
+   (:func:`waveunet_lit.separate.separate`'s ``shifts``), alone and with the post-filter: up
+   to four rows, one training.
 
 The machine may be shared: the 1-minute load average is printed before and after every
 training, and the CPU seconds the training got (this process and its loader workers), since
@@ -67,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--wiener", type=int, default=0,
                    help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
+    p.add_argument("--shifts", type=int, default=0,
+                   help="also score each trained model with this many passes of test-time shift averaging (more rows, same weights)")
     p.add_argument("--smoke", action="store_true", help="tiny models, data and budget: checks the pipeline in seconds")
     args = p.parse_args(argv)
     if args.budget_minutes is None:
@@ -81,6 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
+    if args.shifts < 0 or args.shifts == 1:
+        p.error(f"--shifts must be 0 (none) or >= 2 passes, got {args.shifts}")
     if args.root is not None and not (args.root / "test").is_dir():
         p.error(f"--root {args.root} has no test/ folder: expected a MUSDB18(-HQ) layout (train/, test/)")
     try:  # the same name resolution as `waveunet fit -c NAME`
@@ -161,9 +169,19 @@ def format_rows(rows: list[dict], sources: list[str]) -> str:
     def f(v):
         return f"{v:8.2f}" if v is not None else f"{'n/a':>8}"
 
-    head = f"{'method':<22}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
-    return "\n".join([head] + [f"{r['name']:<22}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
+    head = f"{'method':<28}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
+    return "\n".join([head] + [f"{r['name']:<28}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
                                + f"  {r['info']}" for r in rows])
+
+
+def scorings(args: argparse.Namespace) -> list[tuple[int, int]]:
+    """``(shifts, wiener)`` of every scoring of a trained model, the plain one first.
+
+    Example:
+        >>> scorings(argparse.Namespace(shifts=4, wiener=1))
+        [(0, 0), (4, 0), (0, 1), (4, 1)]
+    """
+    return [(s, w) for w in sorted({0, args.wiener}) for s in sorted({0, args.shifts})]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,13 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         if references is None:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
         results[config.stem] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
-        if args.wiener:  # the same weights, their stems post-filtered
-            filtered = evaluate(model, root, out_dir=run / config.stem / f"eval_wiener{args.wiener}",
-                                max_tracks=args.max_tracks, wiener=args.wiener)
-            if filtered["failed"]:
-                raise SystemExit(f"error: {config.stem} with --wiener: test track(s) failed: {filtered['failed']}")
-            results[f"{config.stem} +wiener{args.wiener}"] = {**results[config.stem], "median": filtered["median"]["model"],
-                                                             "tracks": len(filtered["tracks"])}
+        for shifts, wiener in scorings(args)[1:]:  # the same weights, shift-averaged and/or post-filtered
+            parts = [f"{k}{v}" for k, v in (("shifts", shifts), ("wiener", wiener)) if v]
+            label = "".join(" +" + part for part in parts)  # e.g. " +shifts4 +wiener1", in eval_shifts4_wiener1
+            again = evaluate(model, root, out_dir=run / config.stem / ("eval_" + "_".join(parts)),
+                             max_tracks=args.max_tracks, shifts=shifts, wiener=wiener)
+            if again["failed"]:
+                raise SystemExit(f"error: {config.stem}{label}: test track(s) failed: {again['failed']}")
+            results[config.stem + label] = {**results[config.stem], "median": again["median"]["model"], "tracks": len(again["tracks"])}
         print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s ({trained['cpu_seconds']:.0f} CPU s), load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
 
     irm_avg = sdr_row("", references["oracle-irm"], sources, None)["avg"]

@@ -26,15 +26,16 @@ def smoke(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.chdir(tmp)
         code = quality.main(["--smoke", "--budget-minutes", "0.5", "--max-steps", "3", "--root", str(root), "--configs", "demo", "spec_unet",
-                             "--out", str(tmp / "runs"), "--wiener", "1"])
+                             "--out", str(tmp / "runs"), "--wiener", "1", "--shifts", "2"])
     assert code == 0
     return out.getvalue(), tmp / "runs" / "run_0"
 
 
 def test_smoke_prints_one_row_per_config_and_both_references(smoke):
     stdout, run_dir = smoke
-    names = ("demo", "spec_unet", "demo +wiener1", "spec_unet +wiener1", "mixture", "oracle-irm")
-    rows = {line[:22].strip(): line.split() for line in stdout.splitlines() if line[:22].strip() in names}
+    scored = ("", " +shifts2", " +wiener1", " +shifts2 +wiener1")
+    names = (*(c + s for c in ("demo", "spec_unet") for s in scored), "mixture", "oracle-irm")
+    rows = {line[:28].strip(): line.split() for line in stdout.splitlines() if line[:28].strip() in names}
     assert set(rows) == set(names), stdout
     assert "median over 1 s frames, median over 1 test songs" in stdout and "SMOKE" in stdout
     for name in ("demo", "spec_unet"):  # each trained, and the config it trained was kept
@@ -52,6 +53,18 @@ def test_wiener_row_scores_the_same_weights_post_filtered(smoke):
     assert rows["demo"]["sdr"] == pytest.approx(plain)
     assert filtered != plain  # the post-filter changed the stems
     assert rows["demo +wiener1"]["info"] == rows["demo"]["info"]  # one training, two scorings
+
+
+def test_shift_rows_score_the_same_weights_shift_averaged(smoke):
+    _, run_dir = smoke
+    rows = {r["name"]: r for r in json.loads((run_dir / "quality.json").read_text())["rows"]}
+    for name, folder in (("demo +shifts2", "eval_shifts2"), ("demo +shifts2 +wiener1", "eval_shifts2_wiener1")):
+        stored = json.loads((run_dir / "demo" / folder / "results.json").read_text())
+        assert rows[name]["sdr"] == pytest.approx(stored["median"]["model"])
+        track = json.loads(next((run_dir / "demo" / folder / "model" / "test").glob("*.json")).read_text())
+        assert track["waveunet"]["settings"]["shifts"] == 2 and rows[name]["info"] == rows["demo"]["info"]
+    assert rows["demo +shifts2"]["sdr"] != rows["demo"]["sdr"]  # the averaged passes changed the stems
+    assert rows["demo +shifts2 +wiener1"]["sdr"] != rows["demo +wiener1"]["sdr"]
 
 
 def test_table_numbers_follow_from_the_stored_scores(smoke):
@@ -87,6 +100,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped(smoke):
         (["--max-tracks", "0"], "--max-tracks must be >= 1, got 0"),
         (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
         (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
+        (["--shifts", "1"], "--shifts must be 0 (none) or >= 2 passes, got 1"),
     ],
 )
 def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
