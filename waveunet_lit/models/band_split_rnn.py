@@ -211,7 +211,8 @@ class BandSplitRNN(nn.Module):
             nn.Sequential(GroupedLinear((S, len(bands)), mlp_hidden, 2 * 2 * C * w), nn.GLU(dim=-1))
             for w, bands in self.width_groups
         )
-        self._register_load_state_dict_pre_hook(self._stack_per_band_state)
+        # torch's public pre-hook: called as hook(module, state, prefix, ...), so the plain function
+        self.register_load_state_dict_pre_hook(BandSplitRNN._stack_per_band_state)
 
     def forward(self, mix: torch.Tensor) -> torch.Tensor:
         """Separate ``mix (B, C, T)`` into ``(B, S, C, T)``."""
