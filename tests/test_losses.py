@@ -26,6 +26,7 @@ def make_losses():
         "mrstft": MultiResolutionSTFTLoss(**SMALL_STFT),
         "magphase": MagnitudePhaseL1Loss(n_fft=128, hop_length=32),
         "negsdr": NegSDRLoss(),
+        "negsdr_frames": NegSDRLoss(frame=300),  # 1024 samples: frames of 300, 300 and 424
         "negsisdr": NegSISDRLoss(),
         "sum": WeightedSum((L1Loss(), MultiResolutionSTFTLoss(**SMALL_STFT)), (1.0, 0.1)),
     }
@@ -166,6 +167,9 @@ def test_nan_estimate_raises(name, signals):
         lambda: MagnitudePhaseL1Loss(alpha=1.5),
         lambda: MagnitudePhaseL1Loss(n_fft=64, hop_length=0),
         lambda: NegSDRLoss(eps=0.0),
+        lambda: NegSDRLoss(frame=0),
+        lambda: NegSDRLoss(frame=1.5),
+        lambda: NegSDRLoss(frame=True),
         lambda: WeightedSum((MSELoss(),), (1.0, 2.0)),
         lambda: WeightedSum((), ()),
         lambda: WeightedSum((MSELoss(),), (float("nan"),)),
@@ -174,3 +178,31 @@ def test_nan_estimate_raises(name, signals):
 def test_bad_arguments_raise_at_construction(build):
     with pytest.raises(ValueError):
         build()
+
+
+def test_framed_sdr_is_the_mean_of_each_frames_sdr():
+    g = torch.Generator().manual_seed(1)
+    target = torch.randn(2, 3, 2, 1000, generator=g)
+    # frame 1 is 20 dB under its target, frame 2 is 40 dB under: each frame's SDR is known
+    noise = torch.randn(2, 3, 2, 1000, generator=g)
+    estimate = target + torch.cat([0.1 * noise[..., :500], 0.01 * noise[..., 500:]], -1)
+    by_hand = torch.stack([
+        10 * torch.log10(target[..., a:b].square().sum((-2, -1)) / noise[..., a:b].mul(k).square().sum((-2, -1)))
+        for a, b, k in ((0, 500, 0.1), (500, 1000, 0.01))
+    ])  # (2 frames, B, S)
+    assert NegSDRLoss(frame=500)(estimate, target).item() == pytest.approx(-by_hand.mean().item(), rel=1e-4)
+    # the whole chunk's SDR is set by its worse (louder-error) frame, so it is lower
+    assert NegSDRLoss()(estimate, target).item() > NegSDRLoss(frame=500)(estimate, target).item() + 5
+    # a frame as long as the chunk (or longer) is the chunk's SDR; the tail joins the last frame
+    whole = NegSDRLoss()(estimate, target).item()
+    assert NegSDRLoss(frame=1000)(estimate, target).item() == pytest.approx(whole, rel=1e-5)
+    assert NegSDRLoss(frame=4096)(estimate, target).item() == pytest.approx(whole, rel=1e-5)
+    assert NegSDRLoss(frame=600)(estimate, target).item() == pytest.approx(whole, rel=1e-5)  # 1000 // 600 = one frame
+
+
+def test_framed_sdr_builds_from_yaml():
+    parser = ArgumentParser()
+    parser.add_argument("--loss", type=nn.Module)
+    config = parser.parse_string("loss: {class_path: waveunet_lit.losses.NegSDRLoss, init_args: {frame: 16000}}")
+    loss = parser.instantiate(config).loss
+    assert isinstance(loss, NegSDRLoss) and loss.frame == 16000
