@@ -145,6 +145,40 @@ def test_memory_stays_flat_over_many_chunks(tmp_path):
     assert grown < 10 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_chunk_reads_equal_array_slices(tmp_path, dtype):
+    """Chunks at the start, middle and end (zero-padded past it) equal numpy's slices."""
+    data = np.random.default_rng(0).standard_normal((2, 1000)).astype(dtype)
+    for stem in STEMS:
+        np.save(tmp_path / f"{stem}.npy", data)
+    track = CachedTrack("t", tmp_path, 1000, 8000, 2)
+    for start, frames in ((0, 1000), (0, 1), (123, 456), (990, 40), (1000, 5)):
+        expected = np.zeros((2, frames), np.float32)
+        expected[:, : max(0, min(frames, 1000 - start))] = data[:, start : start + frames]
+        chunk = track.read("bass", start, frames)
+        assert chunk.dtype == np.float32
+        np.testing.assert_array_equal(chunk, expected)
+
+
+def test_truncated_or_foreign_cache_files_are_named(tmp_path):
+    np.save(tmp_path / "bass.npy", np.ones((2, 1000), np.float32))
+    with open(tmp_path / "bass.npy", "r+b") as f:  # a copy cut short: the header still says 1000 samples
+        f.truncate(f.seek(0, 2) - 100)
+    np.save(tmp_path / "drums.npy", np.ones((2, 1000), np.float64))
+    np.save(tmp_path / "other.npy", np.asfortranarray(np.ones((2, 1000), np.float32)))
+    np.save(tmp_path / "vocals.npy", np.ones((1, 1000), np.float32))
+    track = CachedTrack("t", tmp_path, 1000, 8000, 2)
+    assert track.read("bass", 0, 10).sum() == 20  # channel 0's first samples are there
+    with pytest.raises(ValueError, match="bass.npy is missing or corrupt .the file ends before sample 1000 of channel 1"):
+        track.read("bass", 900, 100)
+    with pytest.raises(ValueError, match="drums.npy is missing or corrupt .float64 array, expected C-ordered float32"):
+        track.read("drums", 0, 10)
+    with pytest.raises(ValueError, match="other.npy is missing or corrupt .Fortran-ordered float32"):
+        track.read("other", 0, 10)
+    with pytest.raises(ValueError, match=r"vocals.npy has shape \(1, 1000\), expected \(2, >= 1000\)"):
+        track.read("vocals", 0, 10)
+
+
 def test_in_memory_cache_reads_the_same(root, tmp_path):
     prepare_cache(root, 8000, 2, tmp_path / "c", progress=False)
     a = open_cache(root, 8000, 2, "test", None, tmp_path / "c")[0]

@@ -3,7 +3,7 @@
 Reading a chunk from a ``.stem.mp4`` file starts an ``ffmpeg`` process that decodes from the
 start of the file (tens to hundreds of milliseconds), and resampling a chunk costs more than
 reading it: the known bottleneck of MUSDB training loops. :func:`prepare_cache` does both
-once per track and stem; training then reads memory-mapped arrays.
+once per track and stem; training then reads chunks from the ``.npy`` arrays.
 
 Layout of a cache folder::
 
@@ -176,41 +176,85 @@ def _differences(old: dict, new: dict) -> str:
 
 
 class CachedTrack:
-    """One cached track: ``.npy`` arrays at the model's rate, memory-mapped per read.
+    """One cached track: ``.npy`` arrays at the model's rate, read chunk by chunk.
 
-    Each :meth:`read` maps the file, copies the chunk and unmaps it, so a process never holds
-    pages of the whole dataset (memory stays flat over a long epoch); ``in_memory=True``
-    loads every stem into RAM once instead.
+    Each :meth:`read` reads just the chunk's bytes, one seek and read per channel (the header
+    of each file is parsed once, on its first read), so a process never holds pages of the
+    whole dataset (memory stays flat over a long epoch) and a read costs no mapping or header
+    parsing; ``in_memory=True`` loads every stem into RAM once instead.
     """
 
     def __init__(self, name: str, folder: Path, length: int, rate: int, channels: int, in_memory: bool = False):
         self.name, self.folder, self.length, self.rate, self.channels = name, Path(folder), length, rate, channels
         self.paths = {stem: self.folder / f"{stem}.npy" for stem in STEMS}
-        self.arrays = {stem: self._open(stem, mmap=False) for stem in STEMS} if in_memory else None
+        self.layouts: dict[str, tuple[int, int, np.dtype]] = {}  # stem -> (data offset, samples per channel, dtype)
+        self.arrays = {stem: self._open(stem) for stem in STEMS} if in_memory else None
 
     def files(self) -> list[Path]:
         return list(self.paths.values())
 
-    def _open(self, stem: str, mmap: bool = True) -> np.ndarray:
-        path = self.paths[stem]
-        try:
-            array = np.load(path, mmap_mode="r" if mmap else None)
-        except (OSError, ValueError, EOFError) as err:
-            raise ValueError(f"cache file {path} is missing or corrupt ({err}); rebuild the cache") from err
-        if array.ndim != 2 or array.shape[0] != self.channels or array.shape[1] < self.length:
+    def _corrupt(self, stem: str, err: Exception) -> ValueError:
+        return ValueError(f"cache file {self.paths[stem]} is missing or corrupt ({err}); rebuild the cache")
+
+    def _check_shape(self, stem: str, shape: tuple) -> None:
+        if len(shape) != 2 or shape[0] != self.channels or shape[1] < self.length:
             raise ValueError(
-                f"cache file {path} has shape {array.shape}, expected ({self.channels}, >= {self.length}); rebuild the cache"
+                f"cache file {self.paths[stem]} has shape {shape}, expected ({self.channels}, >= {self.length}); rebuild the cache"
             )
+
+    def _open(self, stem: str) -> np.ndarray:
+        """The whole stem in RAM: ``(C, T)``."""
+        try:
+            array = np.load(self.paths[stem])
+        except (OSError, ValueError, EOFError) as err:
+            raise self._corrupt(stem, err) from err
+        self._check_shape(stem, array.shape)
         return array
+
+    def _layout(self, stem: str) -> tuple[int, int, np.dtype]:
+        """``(offset, width, dtype)`` of a stem's file: where its samples start, the samples per
+        channel (the file is C-ordered ``(C, width)``) and their type; parsed once."""
+        if stem not in self.layouts:
+            try:
+                with open(self.paths[stem], "rb") as f:
+                    version = np.lib.format.read_magic(f)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ValueError(f".npy format version {version}")
+                    header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                    shape, fortran, dtype = header(f)
+                    offset = f.tell()
+            except (OSError, ValueError, EOFError) as err:
+                raise self._corrupt(stem, err) from err
+            self._check_shape(stem, shape)
+            if fortran or dtype not in (np.dtype(np.float32), np.dtype(np.float16)):
+                found = f"{'Fortran-ordered ' if fortran else ''}{dtype} array"
+                raise self._corrupt(stem, ValueError(f"{found}, expected C-ordered float32 or float16"))
+            self.layouts[stem] = (offset, shape[1], dtype)
+        return self.layouts[stem]
 
     def read(self, stem: str, start: int, frames: int) -> np.ndarray:
         """``frames`` samples from ``start``, zero-padded past the end: ``(C, frames)`` float32."""
-        array = self.arrays[stem] if self.arrays is not None else self._open(stem)
         out = np.zeros((self.channels, frames), dtype=np.float32)
         stop = min(start + frames, self.length)
-        if stop > start:
-            out[:, : stop - start] = array[:, start:stop]
-        del array  # drops the mapping (when not in memory)
+        if stop <= start:
+            return out
+        if self.arrays is not None:
+            out[:, : stop - start] = self.arrays[stem][:, start:stop]
+            return out
+        offset, width, dtype = self._layout(stem)
+        n = stop - start
+        buffer = out if dtype == np.float32 else np.empty((self.channels, n), dtype)  # float16 files: converted below
+        try:
+            with open(self.paths[stem], "rb", buffering=0) as f:
+                for c in range(self.channels):  # channel c's chunk is one contiguous run of bytes
+                    f.seek(offset + (c * width + start) * dtype.itemsize)
+                    row = memoryview(buffer[c, :n]).cast("B")
+                    if f.readinto(row) != len(row):
+                        raise EOFError(f"the file ends before sample {stop} of channel {c}")
+        except (OSError, EOFError) as err:
+            raise self._corrupt(stem, err) from err
+        if buffer is not out:
+            out[:, :n] = buffer
         return out
 
     def load(self, stem: str) -> np.ndarray:

@@ -3,7 +3,7 @@
 One data module serves MUSDB18 (``.stem.mp4``), MUSDB18-HQ (WAV), the 7-second previews and
 the generated datasets (numpy toy set, FluidSynth-rendered set). By default each track is
 decoded and resampled once to the model's rate (:mod:`waveunet_lit.data.cache`); training
-then reads memory-mapped arrays, so memory stays flat whatever the dataset size.
+then reads each chunk's bytes from ``.npy`` files, so memory stays flat whatever the dataset size.
 
 A batch is ``(mix, sources)``: ``(B, C, T_in)`` and ``(B, S, C, T_in)``. The mixture is the sum
 of all four stems after augmentation, so ``mix == sources.sum(1)`` whenever the sources cover
@@ -259,7 +259,7 @@ class MusdbDataModule(L.LightningDataModule):
             cache; ``False`` decodes every chunk from the files (slow for MP4).
         cache_dir: the cache folder; default ``root/.waveunet-cache/<rate>hz-<C>ch-<dtype>``.
         cache_dtype: ``"float32"`` or ``"float16"``.
-        in_memory: load the cache into RAM instead of memory-mapping it per read.
+        in_memory: load the cache into RAM instead of reading each chunk from its files.
         remix: probability of an incoherent training example (each source from another track).
         augment: augmentations of each source, in order (see :mod:`waveunet_lit.data.augment`).
         min_rms: silence filter: a training chunk is kept only if every source in

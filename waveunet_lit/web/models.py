@@ -28,6 +28,7 @@ class Job(models.Model):
     input_ext = models.CharField(max_length=8)
     model_name = models.CharField(max_length=200, help_text="checkpoint file name in the models folder")
     shifts = models.PositiveSmallIntegerField(default=0)
+    wiener = models.BooleanField(default=False, help_text="stems post-filtered by one EM iteration of the multichannel Wiener filter")
     duration = models.FloatField(help_text="seconds")
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()

@@ -61,6 +61,8 @@ def library(request):
 class UploadForm(forms.Form):
     model = forms.ChoiceField()
     shifts = forms.IntegerField(min_value=0, initial=0, help_text="test-time shift averaging: more passes, slower, a little better")
+    wiener = forms.BooleanField(required=False, initial=False,
+                                help_text="multichannel Wiener post-filter: the stems then add up to the song")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,7 +146,7 @@ def _create_job(request, form) -> Job:
         audio = check_audio(staged, title)
         with transaction.atomic():
             job = Job.objects.create(owner=request.user, title=title, input_ext=ext, model_name=info.name,
-                                     shifts=form.cleaned_data["shifts"], sources=list(info.sources), **audio)
+                                     shifts=form.cleaned_data["shifts"], wiener=form.cleaned_data["wiener"], sources=list(info.sources), **audio)
             folder = files.job_dir(job)
             folder.mkdir(parents=True)
             staged.rename(files.song_path(job))
