@@ -23,8 +23,7 @@ def upload(client, tmp_path, name="tune.wav", django_capture_on_commit_callbacks
     token = csrf_token(client, "/upload/")
     song = io.BytesIO(song_bytes(tmp_path, **kw))
     song.name = name
-    form = {"csrfmiddlewaretoken": token, "model": "best.ckpt", "shifts": "0", **(fields or {})}
-    return client.post("/upload/", {**form, "song": song})
+    return client.post("/upload/", {"csrfmiddlewaretoken": token, "model": "best.ckpt", "shifts": "0", **(fields or {}), "song": song})
 
 
 @pytest.fixture

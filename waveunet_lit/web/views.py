@@ -146,7 +146,8 @@ def _create_job(request, form) -> Job:
         audio = check_audio(staged, title)
         with transaction.atomic():
             job = Job.objects.create(owner=request.user, title=title, input_ext=ext, model_name=info.name,
-                                     shifts=form.cleaned_data["shifts"], wiener=form.cleaned_data["wiener"], sources=list(info.sources), **audio)
+                                     shifts=form.cleaned_data["shifts"], wiener=form.cleaned_data["wiener"],
+                                     sources=list(info.sources), **audio)
             folder = files.job_dir(job)
             folder.mkdir(parents=True)
             staged.rename(files.song_path(job))
