@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --budget-minutes 10 --threads 1 --configs cpu_10min demo
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1  # and post-filtered
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --shifts 4
+    .venv/bin/python bench/quality.py --threads 2 --configs cpu_10min --seed 7       # another seed
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
 
 1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
@@ -73,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
     p.add_argument("--shifts", type=int, default=0,
                    help="also score each trained model with this many passes of test-time shift averaging (more rows, same weights)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed_everything for every config (default: each config's own); runs of one recipe differ by a few tenths of a dB")
     p.add_argument("--smoke", action="store_true", help="tiny models, data and budget: checks the pipeline in seconds")
     args = p.parse_args(argv)
     if args.budget_minutes is None:
@@ -113,10 +116,13 @@ def dataset(args: argparse.Namespace, run: Path) -> Path:
     return render_dataset(default_data_root() / DEFAULT_ROOT, TRAIN_SONGS, TEST_SONGS, SECONDS)
 
 
-def bench_config(config: Path, folder: Path) -> Path:
-    """The config with checkpoint and early-stopping callbacks removed, written to ``folder``
-    (what was trained, for the record); every other key is kept."""
+def bench_config(config: Path, folder: Path, seed: int | None = None) -> Path:
+    """The config with checkpoint and early-stopping callbacks removed (and ``seed_everything``
+    set to ``seed`` if given), written to ``folder`` (what was trained, for the record); every
+    other key is kept."""
     cfg = load_config(config)
+    if seed is not None:
+        cfg["seed_everything"] = seed
     trainer = cfg.setdefault("trainer", {}) or {}
     callbacks = trainer.get("callbacks") or []
     trainer["callbacks"] = [c for c in callbacks if str(c.get("class_path", "")).rpartition(".")[2] not in DROPPED_CALLBACKS]
@@ -143,7 +149,7 @@ def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> d
         overrides += model_flags(small_args(model_node(load_config(config))))
         overrides += ["--data.init_args.segment=2048", "--data.init_args.batch_size=2", "--data.init_args.num_workers=0",
                       "--data.init_args.valid_tracks=1", "--trainer.precision=32-true"]
-    cli = WaveUNetCLI(args=["-c", str(bench_config(config, folder)), *overrides], run=False)
+    cli = WaveUNetCLI(args=["-c", str(bench_config(config, folder, args.seed)), *overrides], run=False)
     system, trainer = cli.model, cli.trainer
     load_before = os.getloadavg()[0]
     t0, cpu0 = time.perf_counter(), cpu_seconds()

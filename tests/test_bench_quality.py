@@ -26,7 +26,7 @@ def smoke(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
         mp.chdir(tmp)
         code = quality.main(["--smoke", "--budget-minutes", "0.5", "--max-steps", "3", "--root", str(root), "--configs", "demo", "spec_unet",
-                             "--out", str(tmp / "runs"), "--wiener", "1", "--shifts", "2"])
+                             "--out", str(tmp / "runs"), "--wiener", "1", "--shifts", "2", "--seed", "5"])
     assert code == 0
     return out.getvalue(), tmp / "runs" / "run_0"
 
@@ -83,12 +83,13 @@ def test_table_numbers_follow_from_the_stored_scores(smoke):
     assert irm["gap_to_irm"] == 0
 
 
-def test_checkpoint_and_early_stopping_callbacks_are_dropped(smoke):
+def test_checkpoint_and_early_stopping_callbacks_are_dropped_and_the_seed_recorded(smoke):
     import yaml
 
     _, run_dir = smoke
-    callbacks = yaml.safe_load((run_dir / "demo" / "config.yaml").read_text())["trainer"]["callbacks"]
-    assert not [c for c in callbacks if c["class_path"].endswith(("ModelCheckpoint", "EarlyStopping"))]
+    cfg = yaml.safe_load((run_dir / "demo" / "config.yaml").read_text())
+    assert not [c for c in cfg["trainer"]["callbacks"] if c["class_path"].endswith(("ModelCheckpoint", "EarlyStopping"))]
+    assert cfg["seed_everything"] == 5  # --seed, not the shipped config's 42
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ import lightning as L
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningCLI
 
-from waveunet_lit.precision import precision_warning
+from waveunet_lit.precision import train_precision
 
 __all__ = ["WaveUNetCLI", "budget_flags", "main"]
 
@@ -58,17 +58,23 @@ class WaveUNetCLI(LightningCLI):
             run=run,
         )
 
+    def before_instantiate_classes(self) -> None:
+        """``bf16-mixed`` where this hardware only emulates bfloat16: ``32-true`` on a CPU, a
+        warning on a GPU (:func:`waveunet_lit.precision.train_precision`), said on stderr."""
+        trainer = self._get(self.config, "trainer")
+        if trainer is None or trainer.get("precision") is None:
+            return
+        trainer["precision"], warning = train_precision(trainer["precision"], trainer.get("accelerator"))
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+
     def before_fit(self) -> None:
-        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder;
-        and a warning when ``bf16-mixed`` would be emulated (slower) on this hardware.
+        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder.
 
         Lightning looks only in the checkpoint folder of the *new* run (a new ``version_N``),
         and when it finds nothing it warns and starts again from step 0; here a missing
         checkpoint is an error that names the folder searched.
         """
-        warning = precision_warning(self.trainer.precision, self.trainer.strategy.root_device.type)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
         config = self.config_init[self.subcommand]
         if config.get("ckpt_path") == "last":
             config["ckpt_path"] = str(find_last_checkpoint(self.trainer))

@@ -7,7 +7,10 @@ Ampere on) that about halves the time of a convolution-heavy training step: the 
 step took 6.6 s instead of 15.9 s on one core of the 2-core AVX512-BF16 machine these recipes
 were measured on (``bench/port_vs_f90.py``, with :mod:`waveunet_lit.models.polyphase`).
 Elsewhere bfloat16 is emulated and *slower* than float32, so :func:`precision_warning` says so
-before a run starts.
+before a run starts. On a CPU without it, :func:`train_precision` trains in ``32-true`` instead:
+there emulation is not only slower, oneDNN's LSTM refuses bfloat16 input beside float32 weights
+("could not create a primitive descriptor for the LSTM forward propagation primitive", torch
+2.11 on an AVX2 AMD EPYC), so the band-split recipes could not train at all.
 
 Example:
     >>> autocast_dtype("bf16-mixed"), autocast_dtype("32-true")
@@ -16,7 +19,7 @@ Example:
 
 import torch
 
-__all__ = ["AUTOCAST_DTYPES", "autocast_dtype", "bf16_is_native", "precision_warning"]
+__all__ = ["AUTOCAST_DTYPES", "autocast_dtype", "bf16_is_native", "device_type", "precision_warning", "train_precision"]
 
 #: Lightning precision -> the dtype ``torch.autocast`` computes in (``None``: no autocast).
 AUTOCAST_DTYPES = {
@@ -67,3 +70,35 @@ def precision_warning(precision, device_type: str) -> str | None:
         f"precision {precision}: this {device_type} has no native bfloat16, so bf16-mixed is emulated "
         f"and slower than float32; pass --trainer.precision {better}"
     )
+
+
+def device_type(accelerator) -> str:
+    """The device a Lightning ``accelerator`` setting trains on: ``"cuda"`` or ``"cpu"`` (others as given).
+
+    Example:
+        >>> device_type("cpu"), device_type("gpu")
+        ('cpu', 'cuda')
+    """
+    name = str(accelerator or "auto").lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if name in ("gpu", "cuda") else name
+
+
+def train_precision(precision, accelerator) -> tuple[object, str | None]:
+    """The precision to train in and a warning to print (``None``: none).
+
+    ``bf16-mixed`` on a CPU without native bfloat16 becomes ``32-true`` (emulated bfloat16 is
+    slower there, and oneDNN's LSTM refuses it); on a GPU without it the precision is kept and
+    :func:`precision_warning` suggests another. Every other precision is kept as given.
+
+    Example:
+        >>> train_precision("32-true", "cpu")
+        ('32-true', None)
+    """
+    device = device_type(accelerator)
+    warning = precision_warning(precision, device)
+    if warning is None or device != "cpu":
+        return precision, warning
+    return "32-true", (f"precision {precision}: this cpu has no native bfloat16 (emulated bfloat16 is slower "
+                       "than float32 and oneDNN's LSTM refuses it), so this run trains in 32-true")
