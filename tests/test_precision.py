@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
 
 from waveunet_lit import precision
 
@@ -29,6 +30,7 @@ def test_warning_only_where_bf16_is_emulated(device, monkeypatch):
 def test_bf16_falls_back_to_float32_only_on_a_cpu_that_emulates_it(accelerator, device, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # "auto" picks the CPU
     assert precision.device_type(accelerator) == device
+    assert precision.device_type(CPUAccelerator()) == "cpu" and precision.device_type(CUDAAccelerator()) == "cuda"
     monkeypatch.setattr(precision, "bf16_is_native", lambda d: False)
     chosen, warning = precision.train_precision("bf16-mixed", accelerator)
     if device == "cpu":

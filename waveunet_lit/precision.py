@@ -73,13 +73,17 @@ def precision_warning(precision, device_type: str) -> str | None:
 
 
 def device_type(accelerator) -> str:
-    """The device a Lightning ``accelerator`` setting trains on: ``"cuda"`` or ``"cpu"`` (others as given).
+    """The device a Lightning ``accelerator`` setting (a name or an ``Accelerator`` object)
+    trains on: ``"cuda"`` or ``"cpu"`` (others by their name).
 
     Example:
-        >>> device_type("cpu"), device_type("gpu")
-        ('cpu', 'cuda')
+        >>> from lightning.pytorch.accelerators import CPUAccelerator
+        >>> device_type("cpu"), device_type("gpu"), device_type(CPUAccelerator())
+        ('cpu', 'cuda', 'cpu')
     """
-    name = str(accelerator or "auto").lower()
+    if accelerator is not None and not isinstance(accelerator, str):  # CPUAccelerator(), CUDAAccelerator()
+        accelerator = type(accelerator).__name__.removesuffix("Accelerator")
+    name = (accelerator or "auto").lower()
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return "cuda" if name in ("gpu", "cuda") else name
