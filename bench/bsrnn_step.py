@@ -28,7 +28,7 @@ from waveunet_lit.config import instantiate, load_config
 from waveunet_lit.info import build_from_config
 from waveunet_lit.losses import MSELoss
 from waveunet_lit.models.band_split_rnn import BandSplitRNN
-from waveunet_lit.precision import autocast_dtype, bf16_is_native
+from waveunet_lit.precision import autocast_dtype, train_precision
 
 VARIANTS = ("bands one by one, Adam", "batched bands, Adam", "batched bands, foreach Adam")
 
@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, loss_fn, data, precision = build(args.config)
-    dtype = autocast_dtype(precision)
-    if dtype is not None and not bf16_is_native("cpu"):
-        precision, dtype = "32-true (the config's bf16-mixed is emulated on this CPU)", None
+    chosen, _ = train_precision(precision, "cpu")  # what `fit` trains in here: 32-true where bf16 is emulated
+    dtype = autocast_dtype(chosen)
+    if chosen != precision:
+        precision = f"{chosen} (the config's {precision} is emulated on this CPU)"
     S, C = len(model.sources), model.channels
     batch = (torch.randn(data["batch"], C, data["segment"]), torch.randn(data["batch"], S, C, data["segment"]))
     seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}
