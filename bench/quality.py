@@ -8,8 +8,9 @@
 
 1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
    training songs and 8 held-out test songs of 30 s at 44.1 kHz, made on first use below the
-   data folder (``$WAVEUNET_DATA`` or ``~/.cache/waveunet-lit``); ``--root`` takes any
-   MUSDB18(-HQ) layout folder instead.
+   data folder (``$WAVEUNET_DATA`` or ``~/.cache/waveunet-lit``); ``--train-songs N`` renders
+   ``N`` training songs instead (the first 60 and the 8 test songs are the same songs for every
+   ``N``, so scores stay comparable); ``--root`` takes any MUSDB18(-HQ) layout folder instead.
 2. Each config (a path, or the name of a shipped one as ``-c NAME`` takes it) is built as
    ``lightning fit -c`` builds it and trained for ``--budget-minutes`` of wall time
    (Lightning's ``max_time``, counted from the first training step; the decode-once cache is
@@ -52,9 +53,19 @@ from waveunet_lit.cli import WaveUNetCLI, budget_flags, resolve_config_names
 from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.evaluate import evaluate
 
-#: The default held-out dataset: songs, seconds and folder name (the render seed is 0).
+#: The default held-out dataset: songs and seconds (the render seed is 0).
 TRAIN_SONGS, TEST_SONGS, SECONDS = 60, 8, 30.0
-DEFAULT_ROOT = f"rendered-quality-{TRAIN_SONGS}x{SECONDS:.0f}s"
+
+
+def rendered_root(train_songs: int = TRAIN_SONGS) -> str:
+    """The folder name, below the data folder, of the rendered set with ``train_songs`` songs.
+
+    Example:
+        >>> rendered_root(), rendered_root(240)
+        ('rendered-quality-60x30s', 'rendered-quality-240x30s')
+    """
+    return f"rendered-quality-{train_songs}x{SECONDS:.0f}s"
+
 #: Callbacks that need validation or write checkpoints: the bench scores the final weights.
 DROPPED_CALLBACKS = ("ModelCheckpoint", "EarlyStopping")
 
@@ -65,7 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=-1,
                    help="also stop after this many optimizer steps (load-independent comparisons; default: no limit)")
     p.add_argument("--configs", nargs="+", default=["demo"], help="config files or shipped names (default: demo)")
-    p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {DEFAULT_ROOT} in the data folder, rendered if missing)")
+    p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {rendered_root()} in the data folder, rendered if missing)")
+    p.add_argument("--train-songs", type=int, default=None,
+                   help=f"training songs of the default rendered set (default {TRAIN_SONGS}; the test songs are the same for any number)")
     p.add_argument("--max-tracks", type=int, default=None, help="score only the first test songs")
     p.add_argument("--out", type=Path, default=Path("runs/quality"), help="a new run_N folder below it holds configs and scores")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, which follows OMP_NUM_THREADS)")
@@ -86,6 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--max-steps must be >= 1 (or -1: no limit), got {args.max_steps}")
     if args.max_tracks is not None and args.max_tracks < 1:
         p.error(f"--max-tracks must be >= 1, got {args.max_tracks}")
+    if args.train_songs is not None and args.train_songs < 1:
+        p.error(f"--train-songs must be >= 1, got {args.train_songs}")
+    if args.train_songs is not None and (args.root is not None or args.smoke):
+        p.error("--train-songs sets the default rendered set: it does not go with --root or --smoke")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.wiener < 0:
@@ -106,14 +123,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def dataset(args: argparse.Namespace, run: Path) -> Path:
     """The dataset folder: ``--root``, a tiny rendered set in the run folder (``--smoke``), or
-    the default held-out set (rendered on first use, kept for the next runs)."""
+    the default held-out set with ``--train-songs`` training songs (rendered on first use,
+    kept for the next runs)."""
     from waveunet_lit.data.render import render_dataset
 
     if args.root is not None:
         return args.root
     if args.smoke:  # 3 songs to train (1 more held out for validation), 1 to test, 3 s each
         return render_dataset(run / "data", train_tracks=4, test_tracks=1, seconds=3.0, progress=False)
-    return render_dataset(default_data_root() / DEFAULT_ROOT, TRAIN_SONGS, TEST_SONGS, SECONDS)
+    songs = args.train_songs or TRAIN_SONGS
+    return render_dataset(default_data_root() / rendered_root(songs), songs, TEST_SONGS, SECONDS)
 
 
 def bench_config(config: Path, folder: Path, seed: int | None = None) -> Path:

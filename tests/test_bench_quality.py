@@ -102,6 +102,8 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped_and_the_seed_record
         (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
         (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
         (["--shifts", "1"], "--shifts must be 0 (none) or >= 2 passes, got 1"),
+        (["--train-songs", "0"], "--train-songs must be >= 1, got 0"),
+        (["--train-songs", "240", "--smoke"], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
     ],
 )
 def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
@@ -109,3 +111,16 @@ def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_:
         quality.parse_args([*args, "--out", str(tmp_path)])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("train_songs, folder, songs", [(None, "rendered-quality-60x30s", 60), (240, "rendered-quality-240x30s", 240)])
+def test_default_dataset_folder_and_songs_follow_train_songs(train_songs, folder, songs, tmp_path, monkeypatch):
+    import waveunet_lit.data.render as render
+
+    calls = []
+    monkeypatch.setattr(render, "render_dataset", lambda root, *counts: calls.append((Path(root), *counts)) or Path(root))
+    monkeypatch.setenv("WAVEUNET_DATA", str(tmp_path))
+    flags = [] if train_songs is None else ["--train-songs", str(train_songs)]
+    args = quality.parse_args([*flags, "--out", str(tmp_path)])
+    assert quality.dataset(args, tmp_path / "run_0") == tmp_path / folder
+    assert calls == [(tmp_path / folder, songs, 8, 30.0)]  # the same 8 test songs of 30 s for any number
