@@ -1,6 +1,8 @@
 """Separator checkpoints: whatever built the system (LightningCLI or plain Python), the
 checkpoint alone rebuilds it, through the one configuration path (waveunet_lit.config)."""
 
+from pathlib import Path
+
 import lightning as L
 import pytest
 import torch
@@ -75,3 +77,28 @@ def test_a_checkpoint_naming_a_missing_class_is_refused(tmp_path):
     torch.save(ckpt, path)
     with pytest.raises(ValueError, match="Gone"):
         load_separator(path)
+
+
+def test_a_copy_shares_the_cli_optimizer_and_copies_no_trainer_or_data(toy_root, tmp_path, monkeypatch):
+    """EMAWeightAveraging deep-copies the LightningModule. LightningCLI's optimizer and scheduler
+    factories hold the CLI, and through it the trainer and the datamodule (the training set, when
+    it is held in RAM): the copy shares the factories and copies the network, nothing else."""
+    import copy
+
+    import waveunet_lit
+    from waveunet_lit.cli import WaveUNetCLI
+    from waveunet_lit.config import load_config, model_flags, model_node, small_args
+
+    monkeypatch.chdir(tmp_path)
+    config = Path(waveunet_lit.__file__).parent / "configs" / "cpu_2h.yaml"  # an optimizer, a scheduler and EMA
+    flags = model_flags(small_args(model_node(load_config(config))))
+    cli = WaveUNetCLI(args=["-c", str(config), f"--data.init_args.root={toy_root}", "--data.init_args.segment=2048",
+                            f"--trainer.default_root_dir={tmp_path}", *flags], run=False)
+    memo = {}
+    twin = copy.deepcopy(cli.model, memo)
+    copied = {type(v).__name__ for v in memo.values()}
+    assert not copied & {"WaveUNetCLI", "Trainer", "MusdbDataModule"}, copied
+    assert twin.optimizer is cli.model.optimizer and twin.lr_scheduler is cli.model.lr_scheduler
+    assert twin.model is not cli.model.model
+    for a, b in zip(twin.model.parameters(), cli.model.model.parameters(), strict=True):
+        assert a is not b and torch.equal(a, b)
