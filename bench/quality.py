@@ -48,23 +48,10 @@ from pathlib import Path
 import torch
 import yaml
 
-from waveunet_lit.audio import default_data_root
 from waveunet_lit.cli import WaveUNetCLI, budget_flags, resolve_config_names
 from waveunet_lit.config import load_config, model_flags, model_node, small_args
+from waveunet_lit.data.render import QUALITY_TRAIN_SONGS, quality_root, render_dataset, render_quality_set
 from waveunet_lit.evaluate import evaluate
-
-#: The default held-out dataset: songs and seconds (the render seed is 0).
-TRAIN_SONGS, TEST_SONGS, SECONDS = 60, 8, 30.0
-
-
-def rendered_root(train_songs: int = TRAIN_SONGS) -> str:
-    """The folder name, below the data folder, of the rendered set with ``train_songs`` songs.
-
-    Example:
-        >>> rendered_root(), rendered_root(240)
-        ('rendered-quality-60x30s', 'rendered-quality-240x30s')
-    """
-    return f"rendered-quality-{train_songs}x{SECONDS:.0f}s"
 
 #: Callbacks that need validation or write checkpoints: the bench scores the final weights.
 DROPPED_CALLBACKS = ("ModelCheckpoint", "EarlyStopping")
@@ -76,9 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-steps", type=int, default=-1,
                    help="also stop after this many optimizer steps (load-independent comparisons; default: no limit)")
     p.add_argument("--configs", nargs="+", default=["demo"], help="config files or shipped names (default: demo)")
-    p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {rendered_root()} in the data folder, rendered if missing)")
+    p.add_argument("--root", type=Path, default=None, help=f"dataset folder (default: {quality_root()}, rendered if missing)")
     p.add_argument("--train-songs", type=int, default=None,
-                   help=f"training songs of the default rendered set (default {TRAIN_SONGS}; the test songs are the same for any number)")
+                   help=f"training songs of the default rendered set (default {QUALITY_TRAIN_SONGS}; the test songs are the same for any number)")
     p.add_argument("--max-tracks", type=int, default=None, help="score only the first test songs")
     p.add_argument("--out", type=Path, default=Path("runs/quality"), help="a new run_N folder below it holds configs and scores")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, which follows OMP_NUM_THREADS)")
@@ -125,14 +112,11 @@ def dataset(args: argparse.Namespace, run: Path) -> Path:
     """The dataset folder: ``--root``, a tiny rendered set in the run folder (``--smoke``), or
     the default held-out set with ``--train-songs`` training songs (rendered on first use,
     kept for the next runs)."""
-    from waveunet_lit.data.render import render_dataset
-
     if args.root is not None:
         return args.root
     if args.smoke:  # 3 songs to train (1 more held out for validation), 1 to test, 3 s each
         return render_dataset(run / "data", train_tracks=4, test_tracks=1, seconds=3.0, progress=False)
-    songs = args.train_songs or TRAIN_SONGS
-    return render_dataset(default_data_root() / rendered_root(songs), songs, TEST_SONGS, SECONDS)
+    return render_quality_set(args.train_songs or QUALITY_TRAIN_SONGS)
 
 
 def bench_config(config: Path, folder: Path, seed: int | None = None) -> Path:

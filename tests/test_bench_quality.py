@@ -118,7 +118,7 @@ def test_default_dataset_folder_and_songs_follow_train_songs(train_songs, folder
     import waveunet_lit.data.render as render
 
     calls = []
-    monkeypatch.setattr(render, "render_dataset", lambda root, *counts: calls.append((Path(root), *counts)) or Path(root))
+    monkeypatch.setattr(render, "render_dataset", lambda root, *counts, **kw: calls.append((Path(root), *counts)) or Path(root))
     monkeypatch.setenv("WAVEUNET_DATA", str(tmp_path))
     flags = [] if train_songs is None else ["--train-songs", str(train_songs)]
     args = quality.parse_args([*flags, "--out", str(tmp_path)])

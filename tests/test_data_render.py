@@ -9,6 +9,7 @@ import soundfile as sf
 
 from waveunet_lit.cli import main
 from waveunet_lit.data import MusdbDataModule
+from waveunet_lit.data import render
 from waveunet_lit.data.render import DRUM_CHANNEL, PPQ, compose, render_dataset, write_midi
 from waveunet_lit.models import WaveUNet
 
@@ -88,6 +89,34 @@ def test_datamodule_serves_the_rendered_set(tmp_path):
     dm.setup("fit")
     mix, sources = next(iter(dm.train_dataloader()))
     assert mix.shape == (2, 1, net.valid_length(500)) and sources.shape[:3] == (2, 4, 1)
+
+
+def test_rendered_songs_names_the_quality_set_and_renders_it(tmp_path, monkeypatch):
+    """``rendered_songs: N`` trains on ``bench/quality.py --train-songs N``'s set: N songs to
+    train, the same 8 test songs of 30 s, in rendered-quality-Nx30s of the data folder."""
+    calls = []
+    monkeypatch.setattr(render, "render_dataset", lambda root, *counts, **kw: calls.append((root, *counts)) or root)
+    monkeypatch.setenv("WAVEUNET_DATA", str(tmp_path))
+    dm = MusdbDataModule(generated="rendered", rendered_songs=240, cache=False)
+    assert dm.dataset_root == tmp_path / "rendered-quality-240x30s"
+    dm.prepare_data()
+    assert calls == [(tmp_path / "rendered-quality-240x30s", 240, 8, 30.0)]
+    assert MusdbDataModule(generated="rendered").dataset_root == tmp_path / "rendered-musdb"  # the small default set
+    assert MusdbDataModule(str(tmp_path / "mine"), generated="rendered", rendered_songs=240).dataset_root == tmp_path / "mine"
+    with pytest.raises(ValueError, match="the quality set needs >= 1 training song, got 0"):
+        render.quality_root(0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"generated": "rendered", "rendered_songs": 0}, "rendered_songs must be >= 1 training songs, got 0"),
+        ({"rendered_songs": 240}, "rendered_songs goes with generated: rendered, got generated: 'toy'"),
+    ],
+)
+def test_bad_rendered_songs_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MusdbDataModule(**kwargs)
 
 
 def test_missing_fluidsynth_is_explained(tmp_path, monkeypatch):

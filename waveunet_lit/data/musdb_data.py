@@ -253,6 +253,10 @@ class MusdbDataModule(L.LightningDataModule):
         valid_chunks_per_track: fixed validation chunks per track.
         generated: what ``root: null`` means: ``"toy"`` (numpy, seconds to make) or
             ``"rendered"`` (FluidSynth, :mod:`waveunet_lit.data.render`).
+        rendered_songs: with ``generated: rendered``, train on the held-out quality set with
+            this many training songs (:func:`~waveunet_lit.data.render.quality_root`: the 8
+            test songs of ``bench/quality.py``, 30 s each) instead of the small default set
+            (16 + 4 songs of 20 s). ``root``, when given, wins.
         download: download MUSDB18's 7-second previews into ``root`` (default
             ``~/MUSDB18/MUSDB18-7``) if not there; fails fast and clearly when offline.
         cache: decode and resample every track once (``prepare_data``) and train from the
@@ -286,6 +290,7 @@ class MusdbDataModule(L.LightningDataModule):
         valid_tracks: int = 2,
         valid_chunks_per_track: int = 4,
         generated: str = "toy",
+        rendered_songs: int | None = None,
         download: bool = False,
         cache: bool = True,
         cache_dir: str | None = None,
@@ -305,6 +310,10 @@ class MusdbDataModule(L.LightningDataModule):
             )
         if generated not in ("toy", "rendered"):
             raise ValueError(f"generated must be 'toy' or 'rendered', got {generated!r}")
+        if rendered_songs is not None and rendered_songs < 1:
+            raise ValueError(f"rendered_songs must be >= 1 training songs, got {rendered_songs}")
+        if rendered_songs is not None and generated != "rendered":
+            raise ValueError(f"rendered_songs goes with generated: rendered, got generated: {generated!r}")
         if cache_dtype not in ("float32", "float16"):
             raise ValueError(f"cache_dtype must be 'float32' or 'float16', got {cache_dtype!r}")
         if not 0 <= remix <= 1:
@@ -317,7 +326,7 @@ class MusdbDataModule(L.LightningDataModule):
         self.segment, self.batch_size, self.num_workers = segment, batch_size, num_workers
         self.samples_per_epoch = samples_per_epoch
         self.valid_tracks, self.valid_chunks_per_track = valid_tracks, valid_chunks_per_track
-        self.generated, self.download = generated, download
+        self.generated, self.rendered_songs, self.download = generated, rendered_songs, download
         self.cache, self.cache_dir, self.cache_dtype, self.in_memory = cache, cache_dir, cache_dtype, in_memory
         self.remix, self.augment = remix, tuple(augment)
         self.silence_sources = tuple(silence_sources) if silence_sources else None
@@ -352,9 +361,9 @@ class MusdbDataModule(L.LightningDataModule):
 
             return default_previews_root()
         if self.generated == "rendered":
-            from .render import default_rendered_root
+            from .render import default_rendered_root, quality_root
 
-            return default_rendered_root()
+            return quality_root(self.rendered_songs) if self.rendered_songs else default_rendered_root()
         return default_toy_root()
 
     def prepare_data(self) -> None:
@@ -364,6 +373,10 @@ class MusdbDataModule(L.LightningDataModule):
             download_previews(root)
         elif self.root is None and self.generated == "toy":
             generate_toy_musdb(root)
+        elif self.root is None and self.rendered_songs:
+            from .render import render_quality_set
+
+            render_quality_set(self.rendered_songs)
         elif self.root is None:
             from .render import render_dataset
 

@@ -35,7 +35,7 @@ from ..atomic import atomic_path, exclusive
 from ..audio import default_data_root
 from .tracks import STEMS
 
-__all__ = ["render_dataset", "compose", "write_midi", "default_rendered_root", "find_soundfont"]
+__all__ = ["render_dataset", "compose", "write_midi", "default_rendered_root", "quality_root", "render_quality_set", "find_soundfont"]
 
 PPQ = 480  # MIDI ticks per quarter note
 STEP = PPQ // 4  # one 16th note
@@ -67,6 +67,31 @@ GROOVES = (  # (kick steps, snare steps, hat steps) in 16ths of one bar
 def default_rendered_root() -> Path:
     """``$WAVEUNET_DATA/rendered-musdb`` or ``~/.cache/waveunet-lit/rendered-musdb``."""
     return default_data_root() / "rendered-musdb"
+
+
+#: The held-out quality set that ``bench/quality.py`` scores and the ``cpu_*`` recipes train on:
+#: 60 training songs by default, always the same 8 test songs, 30 s at 44.1 kHz, seed 0.
+QUALITY_TRAIN_SONGS, QUALITY_TEST_SONGS, QUALITY_SECONDS = 60, 8, 30.0
+
+
+def quality_root(train_songs: int = QUALITY_TRAIN_SONGS) -> Path:
+    """The folder of the quality set with ``train_songs`` training songs, in the data folder.
+
+    Song ``i`` comes from the seed ``[0, i]``, so a larger set starts with the songs of a
+    smaller one and has the same test songs: scores on any of them compare.
+
+    Example:
+        >>> quality_root().name, quality_root(240).name
+        ('rendered-quality-60x30s', 'rendered-quality-240x30s')
+    """
+    if train_songs < 1:
+        raise ValueError(f"the quality set needs >= 1 training song, got {train_songs}")
+    return default_data_root() / f"rendered-quality-{train_songs}x{QUALITY_SECONDS:.0f}s"
+
+
+def render_quality_set(train_songs: int = QUALITY_TRAIN_SONGS, progress: bool = True) -> Path:
+    """Render (on first use; about 1.3 s a song on a 2-core CPU) and return :func:`quality_root`."""
+    return render_dataset(quality_root(train_songs), train_songs, QUALITY_TEST_SONGS, QUALITY_SECONDS, progress=progress)
 
 
 def find_soundfont(soundfont: str | Path | None = None) -> Path:
