@@ -10,7 +10,8 @@
    training songs and 8 held-out test songs of 30 s at 44.1 kHz, made on first use below the
    data folder (``$WAVEUNET_DATA`` or ``~/.cache/waveunet-lit``); ``--train-songs N`` renders
    ``N`` training songs instead (the first 60 and the 8 test songs are the same songs for every
-   ``N``, so scores stay comparable); ``--root`` takes any MUSDB18(-HQ) layout folder instead.
+   ``N``, so scores stay comparable; a config's ``rendered_songs: N`` makes ``waveunet fit``
+   train on the same set); ``--root`` takes any MUSDB18(-HQ) layout folder instead.
 2. Each config (a path, or the name of a shipped one as ``-c NAME`` takes it) is built as
    ``lightning fit -c`` builds it and trained for ``--budget-minutes`` of wall time
    (Lightning's ``max_time``, counted from the first training step; the decode-once cache is

@@ -104,6 +104,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped_and_the_seed_record
         (["--shifts", "1"], "--shifts must be 0 (none) or >= 2 passes, got 1"),
         (["--train-songs", "0"], "--train-songs must be >= 1, got 0"),
         (["--train-songs", "240", "--smoke"], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
+        (["--train-songs", "240", "--root", "."], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
     ],
 )
 def test_bad_arguments_are_named(args, message, tmp_path, monkeypatch, capsys):
