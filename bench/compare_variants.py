@@ -21,10 +21,11 @@ import torch
 
 import waveunet_lit
 from waveunet_lit.audio import default_data_root, model_device
-from waveunet_lit.cli import WaveUNetCLI, budget_flags
+from waveunet_lit.cli import budget_flags
 from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.data import generate_toy_musdb
 from waveunet_lit.lessons.training import score_chunks
+from waveunet_lit.lightning_cli import WaveUNetCLI
 from waveunet_lit.receptive_field import receptive_field
 from waveunet_lit.separate import separate
 

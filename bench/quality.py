@@ -49,8 +49,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from waveunet_lit.cli import WaveUNetCLI, budget_flags, resolve_config_names
+from waveunet_lit.cli import budget_flags, resolve_config_names
 from waveunet_lit.config import load_config, model_flags, model_node, small_args
+from waveunet_lit.lightning_cli import WaveUNetCLI
 from waveunet_lit.data.render import QUALITY_TRAIN_SONGS, quality_root, render_dataset, render_quality_set
 from waveunet_lit.evaluate import evaluate
 

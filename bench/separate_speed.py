@@ -25,7 +25,8 @@ machine compare rows of one run, not runs of different times.
   peak RSS of that process; a random-weight M4 checkpoint is written first, untimed).
 
 Printed: seconds of audio separated per second of wall time, speed-up against ``before``,
-peak RSS, the RSS before separating (Python, torch, Lightning, the model and the song) and
+peak RSS, the RSS before separating (Python, torch, the model and the song: not Lightning, which
+the command never imports, see `waveunet_lit.checkpoint`) and
 what the song and its stems take as float32 arrays, the floor of any method that returns the
 stems in memory.
 """

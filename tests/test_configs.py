@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import waveunet_lit
-from waveunet_lit.cli import WaveUNetCLI
+from waveunet_lit.lightning_cli import WaveUNetCLI
 from waveunet_lit.config import SMALL, instantiate, load_config, model_flags, model_node, small_args
 
 CONFIGS = sorted((Path(waveunet_lit.__file__).parent / "configs").glob("*.yaml"))

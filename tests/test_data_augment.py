@@ -204,7 +204,7 @@ def test_incoherent_remix_mixes_tracks(tmp_path):
 
 
 def test_augmentations_and_filter_from_yaml(toy_root, tmp_path):
-    from waveunet_lit.cli import WaveUNetCLI
+    from waveunet_lit.lightning_cli import WaveUNetCLI
 
     config = {
         "model": {

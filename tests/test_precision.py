@@ -50,7 +50,8 @@ FIT = ["--data.init_args.num_workers=0", "--data.init_args.batch_size=2", "--dat
 def test_fit_says_it_trains_in_float32_where_the_cpu_emulates_bf16(monkeypatch, toy_root, tmp_path, capsys):
     """`waveunet fit` with bf16-mixed on a CPU without native bfloat16 says so on stderr and
     trains in 32-true (the trainer is built with it), to the end."""
-    from waveunet_lit.cli import WaveUNetCLI, main, resolve_config_names
+    from waveunet_lit.cli import main, resolve_config_names
+    from waveunet_lit.lightning_cli import WaveUNetCLI
 
     monkeypatch.setattr(precision, "bf16_is_native", lambda d: False)
     args = ["-c", "demo", f"--data.init_args.root={toy_root}", *FIT, "--data.init_args.segment=1024",

@@ -86,7 +86,7 @@ def test_a_copy_shares_the_cli_optimizer_and_copies_no_trainer_or_data(toy_root,
     import copy
 
     import waveunet_lit
-    from waveunet_lit.cli import WaveUNetCLI
+    from waveunet_lit.lightning_cli import WaveUNetCLI
     from waveunet_lit.config import load_config, model_flags, model_node, small_args
 
     monkeypatch.chdir(tmp_path)

@@ -32,71 +32,11 @@ import re
 import sys
 from pathlib import Path
 
-import lightning as L
-from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.cli import LightningCLI
 
-from waveunet_lit.precision import train_precision
-
-__all__ = ["WaveUNetCLI", "budget_flags", "main"]
+__all__ = ["budget_flags", "main"]  # WaveUNetCLI: waveunet_lit.lightning_cli
 
 EXTRA_COMMANDS = ("separate", "evaluate", "info", "toy-data", "render-data", "prepare-data", "plot-logs", "demo")
 WEB_COMMANDS = ("web", "web-worker", "web-manage")
-
-
-class WaveUNetCLI(LightningCLI):
-    """LightningCLI accepting any LightningModule / LightningDataModule by class path."""
-
-    def __init__(self, args: list[str] | None = None, run: bool = True):
-        super().__init__(
-            L.LightningModule,
-            L.LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            save_config_kwargs={"overwrite": True},
-            args=args,
-            run=run,
-        )
-
-    def before_instantiate_classes(self) -> None:
-        """``bf16-mixed`` where this hardware only emulates bfloat16: ``32-true`` on a CPU, a
-        warning on a GPU (:func:`waveunet_lit.precision.train_precision`), said on stderr."""
-        trainer = self._get(self.config, "trainer")
-        if trainer is None or trainer.get("precision") is None:
-            return
-        trainer["precision"], warning = train_precision(trainer["precision"], trainer.get("accelerator"))
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
-
-    def before_fit(self) -> None:
-        """``--ckpt_path last``: resume from the newest ``last*.ckpt`` below the run's folder.
-
-        Lightning looks only in the checkpoint folder of the *new* run (a new ``version_N``),
-        and when it finds nothing it warns and starts again from step 0; here a missing
-        checkpoint is an error that names the folder searched.
-        """
-        config = self.config_init[self.subcommand]
-        if config.get("ckpt_path") == "last":
-            config["ckpt_path"] = str(find_last_checkpoint(self.trainer))
-
-
-def find_last_checkpoint(trainer: L.Trainer) -> Path:
-    """The newest ``last*.ckpt`` below the trainer's ``default_root_dir`` and the folders its
-    ``ModelCheckpoint`` callbacks were given.
-
-    Raises:
-        FileNotFoundError: there is none (the message names the folders searched).
-    """
-    folders = {Path(trainer.default_root_dir)}
-    folders |= {Path(cb.dirpath) for cb in trainer.checkpoint_callbacks if getattr(cb, "dirpath", None)}
-    found = [p for folder in folders if folder.is_dir() for p in folder.rglob("last*.ckpt")]
-    if not found:
-        where = ", ".join(sorted(str(f.resolve()) for f in folders))
-        raise FileNotFoundError(
-            f"--ckpt_path last: no last.ckpt below {where}; nothing to resume (start without "
-            "--ckpt_path, or pass the path of a checkpoint)"
-        )
-    return max(found, key=lambda p: p.stat().st_mtime)
 
 
 SHIPPED_CONFIGS = Path(__file__).parent / "configs"
@@ -163,9 +103,9 @@ def _shipped_config_path(value: str) -> str:
 
 
 def _separate(argv: list[str]) -> int:
+    from .checkpoint import load_model
     from .separate import separate_file
     from .song_folders import file_digest, plan_folders
-    from .system import load_separator
 
     p = argparse.ArgumentParser(
         prog="waveunet separate", description="Separate audio files into one file per source.",
@@ -204,7 +144,7 @@ def _separate(argv: list[str]) -> int:
             print(f"note: {file} -> {Path(args.out) / name}/ (another input has the stem {file.stem!r})", file=sys.stderr)
     if len(folders) < len(args.files):
         print(f"note: {len(args.files) - len(folders)} file(s) given twice, separated once", file=sys.stderr)
-    model = load_separator(args.checkpoint, map_location=args.device).model
+    model = load_model(args.checkpoint, map_location=args.device)
     manifest = {"checkpoint": str(Path(args.checkpoint).resolve()), "checkpoint_sha256": file_digest(args.checkpoint)}
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment else None
     progress = not args.quiet and sys.stderr.isatty()
@@ -223,9 +163,9 @@ def _separate(argv: list[str]) -> int:
 
 
 def _evaluate(argv: list[str]) -> int:
+    from .checkpoint import load_model
     from .data.toy import default_toy_root
     from .evaluate import evaluate, format_table
-    from .system import load_separator
 
     p = argparse.ArgumentParser(prog="waveunet evaluate", description="Score a model on a MUSDB18-layout test set.")
     what = p.add_mutually_exclusive_group(required=True)
@@ -258,7 +198,7 @@ def _evaluate(argv: list[str]) -> int:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
     if args.root is not None and not Path(args.root).is_dir():
         p.error(f"--root {args.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ layout (train/, test/)")
-    model = load_separator(args.checkpoint, map_location=args.device).model if args.checkpoint else None
+    model = load_model(args.checkpoint, map_location=args.device) if args.checkpoint else None
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment and model is not None else None
     result = evaluate(
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
@@ -321,16 +261,44 @@ def _toy_data(argv: list[str]) -> int:
     return 0
 
 
+def _render_data(argv: list[str]) -> int:
+    from .data.cli_commands import render_data_command
+
+    return render_data_command(argv)
+
+
+def _prepare_data(argv: list[str]) -> int:
+    from .data.cli_commands import prepare_data_command
+
+    return prepare_data_command(argv)
+
+
+def _demo(argv: list[str]) -> int:
+    from .demo import demo_command
+
+    return demo_command(argv)
+
+
 #: Errors that mean "the input is wrong" (a path, a value, a file's content): one line, exit 2.
-#: Anything else is a bug and keeps its traceback.
+#: Anything else is a bug and keeps its traceback. Lightning's ``MisconfigurationException``
+#: is one too, added by :func:`user_errors` once Lightning is loaded (``separate`` never loads it).
 USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, ValueError,
-               RuntimeError, ConnectionError, MisconfigurationException)
+               RuntimeError, ConnectionError)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """:data:`USER_ERRORS`, with Lightning's ``MisconfigurationException`` when Lightning is loaded."""
+    if "lightning" not in sys.modules:
+        return USER_ERRORS  # nothing can raise it
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    return (*USER_ERRORS, MisconfigurationException)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``waveunet`` and ``lightning`` commands.
 
-    A user error (see :data:`USER_ERRORS`) prints ``error: <message>`` on one line and exits
+    A user error (see :func:`user_errors`) prints ``error: <message>`` on one line and exits
     with status 2; ``--debug`` (anywhere) or ``WAVEUNET_DEBUG=1`` shows the traceback instead.
     """
     words = sys.argv[1:] if argv is None else list(argv)
@@ -341,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv is None:
             sys.argv[1:] = words  # LightningCLI reads sys.argv itself
         return _run(words, None if argv is None else words)
-    except USER_ERRORS as err:
+    except user_errors() as err:  # evaluated when an exception arrives: Lightning loaded or not
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)
@@ -351,13 +319,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(words: list[str], cli_args: list[str] | None) -> int:
     if words and words[0] in EXTRA_COMMANDS:
-        from .data.cli_commands import prepare_data_command, render_data_command
-        from .demo import demo_command
-
         command = {
             "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data,
-            "render-data": render_data_command, "prepare-data": prepare_data_command,
-            "plot-logs": _plot_logs, "demo": demo_command,
+            "render-data": _render_data, "prepare-data": _prepare_data, "plot-logs": _plot_logs, "demo": _demo,
         }[words[0]]
         return command(words[1:])
     if words and words[0] in WEB_COMMANDS:
@@ -367,8 +331,19 @@ def _run(words: list[str], cli_args: list[str] | None) -> int:
         return command(words[1:])
     if not words or words[0] in ("-h", "--help"):
         print(__doc__)
+    from .lightning_cli import WaveUNetCLI
+
     WaveUNetCLI(args=cli_args)
     return 0
+
+
+def __getattr__(name: str):
+    """``waveunet_lit.cli.WaveUNetCLI`` (and ``find_last_checkpoint``), loaded with Lightning on first use."""
+    if name in ("WaveUNetCLI", "find_last_checkpoint"):
+        from . import lightning_cli
+
+        return getattr(lightning_cli, name)
+    raise AttributeError(f"module 'waveunet_lit.cli' has no attribute {name!r}")
 
 
 if __name__ == "__main__":

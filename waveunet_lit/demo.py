@@ -20,7 +20,8 @@ CONFIG = Path(waveunet_lit.__file__).parent / "configs" / "demo.yaml"
 
 
 def demo_command(argv: list[str]) -> int:
-    from .cli import WaveUNetCLI, main
+    from .cli import main
+    from .lightning_cli import WaveUNetCLI
     from .plot_logs import plot_logs
 
     p = argparse.ArgumentParser(prog="waveunet demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

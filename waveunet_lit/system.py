@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 
+from .checkpoint import read_checkpoint
 from .config import describe, instantiate
 from .losses import MSELoss
 from .metrics import new_sdr
@@ -161,18 +162,8 @@ def load_separator(checkpoint: str | Path, map_location: str | torch.device = "c
         ('vocals', 'other')
     """
     path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means "not a checkpoint"
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint: {err}") from err
-    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    if not isinstance(hparams, dict) or not isinstance(hparams.get("model"), dict) or "state_dict" not in ckpt:
-        raise ValueError(
-            f"{path} holds no waveunet-lit model configuration: it must be a checkpoint written while "
-            "training a waveunet_lit.Separator (`waveunet fit -c CONFIG`, or a Lightning Trainer in Python)"
-        )
+    ckpt = read_checkpoint(path)
+    hparams = ckpt["hyper_parameters"]
     node = {"class_path": hparams.get("_class_path", "waveunet_lit.system.Separator"),
             "init_args": {"model": hparams["model"], "loss": hparams.get("loss")}}
     try:

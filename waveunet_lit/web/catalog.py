@@ -47,10 +47,10 @@ def describe(path: Path, root: Path) -> ModelInfo | None:
     key = (str(path), str(root), path.stat().st_mtime)
     if key not in _cache:
         try:
-            from waveunet_lit.system import load_separator
+            from waveunet_lit.checkpoint import load_model, read_checkpoint
 
-            model = load_separator(path).model  # the library's reading of it, so what is offered loads
-            ckpt = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+            model = load_model(path)  # the library's reading of it, so what is offered loads
+            ckpt = read_checkpoint(path)
             when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d")
             origin = f"trained {ckpt.get('global_step', '?')} steps ({ckpt.get('epoch', 0) + 1} epochs), {when}"
             _cache[key] = ModelInfo(path.relative_to(root).as_posix(), path, type(model).__name__, tuple(model.sources),

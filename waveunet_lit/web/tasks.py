@@ -76,12 +76,12 @@ _models: dict[tuple[str, float], torch.nn.Module] = {}
 
 def _load_model(path: Path) -> torch.nn.Module:
     """The checkpoint's model, loaded once per worker process (and again when the file changes)."""
-    from waveunet_lit.system import load_separator
+    from waveunet_lit.checkpoint import load_model
 
     key = (str(path), path.stat().st_mtime)
     if key not in _models:
         _models.clear()  # one model in memory at a time
-        _models[key] = load_separator(path).model
+        _models[key] = load_model(path)
     return _models[key]
 
 
