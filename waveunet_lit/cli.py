@@ -26,12 +26,12 @@ Config files themselves may sit anywhere.
 """
 
 import argparse
+import importlib
 import math
 import os
 import re
 import sys
 from pathlib import Path
-
 
 __all__ = ["budget_flags", "main"]  # WaveUNetCLI: waveunet_lit.lightning_cli
 
@@ -261,22 +261,12 @@ def _toy_data(argv: list[str]) -> int:
     return 0
 
 
-def _render_data(argv: list[str]) -> int:
-    from .data.cli_commands import render_data_command
+def _elsewhere(module: str, name: str):
+    """The command ``name`` of ``module`` (relative to this package), imported when it runs."""
+    def command(argv: list[str]) -> int:
+        return getattr(importlib.import_module(module, __package__), name)(argv)
 
-    return render_data_command(argv)
-
-
-def _prepare_data(argv: list[str]) -> int:
-    from .data.cli_commands import prepare_data_command
-
-    return prepare_data_command(argv)
-
-
-def _demo(argv: list[str]) -> int:
-    from .demo import demo_command
-
-    return demo_command(argv)
+    return command
 
 
 #: Errors that mean "the input is wrong" (a path, a value, a file's content): one line, exit 2.
@@ -318,16 +308,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(words: list[str], cli_args: list[str] | None) -> int:
-    if words and words[0] in EXTRA_COMMANDS:
+    if words and words[0] in (*EXTRA_COMMANDS, *WEB_COMMANDS):
         command = {
-            "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data,
-            "render-data": _render_data, "prepare-data": _prepare_data, "plot-logs": _plot_logs, "demo": _demo,
+            "separate": _separate, "evaluate": _evaluate, "info": _info, "toy-data": _toy_data, "plot-logs": _plot_logs,
+            "render-data": _elsewhere(".data.cli_commands", "render_data_command"),
+            "prepare-data": _elsewhere(".data.cli_commands", "prepare_data_command"),
+            "demo": _elsewhere(".demo", "demo_command"),
+            "web": _elsewhere(".web.launcher", "web_command"),
+            "web-worker": _elsewhere(".web.launcher", "worker_command"),
+            "web-manage": _elsewhere(".web.launcher", "manage_command"),
         }[words[0]]
-        return command(words[1:])
-    if words and words[0] in WEB_COMMANDS:
-        from .web.launcher import manage_command, web_command, worker_command
-
-        command = {"web": web_command, "web-worker": worker_command, "web-manage": manage_command}[words[0]]
         return command(words[1:])
     if not words or words[0] in ("-h", "--help"):
         print(__doc__)
