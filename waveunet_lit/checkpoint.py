@@ -34,7 +34,7 @@ from torch import nn
 
 from .config import instantiate
 
-__all__ = ["load_model", "read_checkpoint"]
+__all__ = ["load_model", "model_from", "read_checkpoint"]
 
 
 def read_checkpoint(checkpoint: str | Path) -> dict:
@@ -73,7 +73,16 @@ def load_model(checkpoint: str | Path, map_location: str | torch.device = "cpu")
             weights do not fit (the message says which).
     """
     path = Path(checkpoint)
-    ckpt = read_checkpoint(path)
+    return model_from(read_checkpoint(path), path).to(map_location).eval()
+
+
+def model_from(ckpt: dict, path: str | Path) -> nn.Module:
+    """The model of a checkpoint that :func:`read_checkpoint` read from ``path`` (named in errors),
+    on the CPU: for a caller that also reads the checkpoint's other entries.
+
+    Raises:
+        ValueError: its model configuration or weights do not fit (the message says which).
+    """
     try:
         model = instantiate(ckpt["hyper_parameters"]["model"], base=nn.Module)
     except ValueError as err:
@@ -83,4 +92,4 @@ def load_model(checkpoint: str | Path, map_location: str | torch.device = "cpu")
         model.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as err:
         raise ValueError(f"{path}: the weights do not fit the model its configuration describes: {err}") from err
-    return model.to(map_location).eval()
+    return model

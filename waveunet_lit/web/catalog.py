@@ -5,7 +5,6 @@ import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from django.conf import settings
 
 import waveunet_lit
@@ -47,10 +46,10 @@ def describe(path: Path, root: Path) -> ModelInfo | None:
     key = (str(path), str(root), path.stat().st_mtime)
     if key not in _cache:
         try:
-            from waveunet_lit.checkpoint import load_model, read_checkpoint
+            from waveunet_lit.checkpoint import model_from, read_checkpoint
 
-            model = load_model(path)  # the library's reading of it, so what is offered loads
             ckpt = read_checkpoint(path)
+            model = model_from(ckpt, path)  # the library's reading of it, so what is offered loads
             when = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d")
             origin = f"trained {ckpt.get('global_step', '?')} steps ({ckpt.get('epoch', 0) + 1} epochs), {when}"
             _cache[key] = ModelInfo(path.relative_to(root).as_posix(), path, type(model).__name__, tuple(model.sources),
