@@ -22,6 +22,23 @@ def test_filters_equal_torch_depthwise_convolutions(stride, taps, n):
     assert torch.allclose(stuffed_filter(x, h, stride), F.conv_transpose1d(x, kernel, stride=stride, groups=3))
 
 
+@pytest.mark.parametrize("stride,taps", [(4, 15), (3, 7)])
+def test_filters_on_channels_last_signals(stride, taps):
+    """(B, D, 1, n) in channels-last memory, as the port model holds its signals: the same
+    values as (B, D, n), the layout kept (both the strided and the interleaved output)."""
+    g = torch.Generator().manual_seed(stride + taps)
+    h = torch.randn(taps, generator=g, dtype=torch.float64)
+    x = torch.randn(2, 3, 29, generator=g, dtype=torch.float64)
+    x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+    for f in (strided_filter, stuffed_filter):
+        y4 = f(x4, h, stride)
+        assert torch.allclose(y4.squeeze(2), f(x, h, stride))
+        assert y4.stride(1) == 1  # channels innermost (stuffed_filter's is a crop of such a tensor)
+    v = x4.clone().requires_grad_()
+    assert gradcheck(lambda t: FilterDown.apply(t, h, stride), (v,))
+    assert gradcheck(lambda t: FilterUp.apply(t, h, stride), (v,))
+
+
 @pytest.mark.parametrize("stride,n", [(4, 33), (4, 35), (3, 20)])
 def test_backward_passes_are_the_gradients(stride, n):
     """gradcheck compares each hand-written backward with finite differences (n = 35: the two

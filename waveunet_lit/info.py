@@ -51,8 +51,8 @@ def _layer_macs(module: nn.Module, inputs: tuple, output) -> int:
             per_step = 4 * H * (I + out_size) + (H * P if P else 0)
             total += per_step * (2 if module.bidirectional else 1)
         return total * steps * batch
-    if isinstance(module, SincResample):
-        B, D, n = x.shape
+    if isinstance(module, SincResample):  # x: (B, D, n) or (B, D, 1, n)
+        B, D, n = x.shape[0], x.shape[1], x.shape[-1]
         if module.transpose:
             return B * D * (n + module.taps - 1) * module.taps
         return output.numel() * module.taps

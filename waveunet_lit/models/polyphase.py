@@ -15,7 +15,9 @@ interleaved (32 ms for the same input). :class:`FilterDown` and :class:`FilterUp
 fast forms with each other as forward and backward (each is the other's adjoint), so
 training never calls the slow kernel.
 
-Shapes: ``x`` ``(B, D, n)``; ``h`` ``(K,)``; stride ``s``.
+Shapes: ``x`` ``(B, D, n)``, or ``(B, D, 1, n)``: the channels-last layout in which
+:class:`~waveunet_lit.models.port.PortWaveUNet` runs its convolutions (the output keeps it);
+``h`` ``(K,)``; stride ``s``.
 
 Example:
     >>> h = torch.tensor([1.0, 2.0, 3.0])
@@ -30,27 +32,41 @@ import torch
 from torch.autograd import Function
 from torch.nn import functional as F
 
-__all__ = ["FilterDown", "FilterUp", "strided_filter", "stuffed_filter"]
+__all__ = ["FilterDown", "FilterUp", "depthwise", "strided_filter", "stuffed_filter"]
+
+
+def depthwise(x: torch.Tensor, w: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    """Correlate each channel of ``x`` with its ``m`` filters ``w (D m, 1, K)`` along time.
+
+    ``(B, D, n) -> (B, D m, (n - K) // stride + 1)``, or the same with a height of 1 for
+    ``(B, D, 1, n)`` (a 2-D convolution with a ``1 x K`` kernel, which keeps channels-last).
+    """
+    if x.dim() == 4:
+        return F.conv2d(x, w.unsqueeze(2), stride=(1, stride), groups=x.shape[1])
+    return F.conv1d(x, w, stride=stride, groups=x.shape[1])
 
 
 def strided_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tensor:
-    """``y[t] = sum_k h[k] x[stride t + k]`` per channel: ``(B, D, n) -> (B, D, (n - K) // stride + 1)``."""
-    D = x.shape[1]
-    return F.conv1d(x, h.to(x.dtype).expand(D, 1, -1), stride=stride, groups=D)
+    """``y[t] = sum_k h[k] x[stride t + k]`` per channel: ``(B, D, [1,] n) -> (B, D, [1,] (n - K) // stride + 1)``."""
+    return depthwise(x, h.to(x.dtype).expand(x.shape[1], 1, -1), stride)
 
 
 def stuffed_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tensor:
     """``y[stride t + k] += h[k] x[t]`` per channel (``conv_transpose1d``), by polyphase filters.
 
-    ``(B, D, n) -> (B, D, (n - 1) stride + K)``.
+    ``(B, D, [1,] n) -> (B, D, [1,] (n - 1) stride + K)``.
     """
-    B, D, n = x.shape
+    B, D, n = x.shape[0], x.shape[1], x.shape[-1]
     K, s = h.shape[0], stride
     Q = -(-K // s)  # taps per phase
+    m = n + Q - 1  # samples of each phase
     phases = F.pad(h, (0, s * Q - K)).reshape(Q, s).t().flip(-1)  # (s, Q): [r, i] = h[s (Q - 1 - i) + r]
     w = phases.to(x.dtype).expand(D, s, Q).reshape(D * s, 1, Q)
-    y = F.conv1d(F.pad(x, (Q - 1, Q - 1)), w, groups=D)  # (B, D s, n + Q - 1): phase r of y[s t + r]
-    y = y.reshape(B, D, s, n + Q - 1).transpose(-1, -2).reshape(B, D, s * (n + Q - 1))  # interleaved
+    y = depthwise(F.pad(x, (Q - 1, Q - 1)), w)  # (B, D s, [1,] m): channel d s + r is phase r of y[s t + r]
+    if x.dim() == 4:  # interleave in channels-last memory: (B, 1, m, D s) -> (B, 1, m s, D)
+        y = y.permute(0, 2, 3, 1).reshape(B, m, D, s).transpose(2, 3).reshape(B, 1, m * s, D).permute(0, 3, 1, 2)
+    else:
+        y = y.reshape(B, D, s, m).transpose(-1, -2).reshape(B, D, s * m)  # interleaved
     return y[..., : (n - 1) * s + K]
 
 

@@ -29,6 +29,10 @@ Two bugs of the port are *not* reproduced (a test guards each):
 
 Unlike the port we do not clamp the output to [-1, 1] at evaluation: training and evaluation
 compute the same function.
+
+Layout: inside the network a signal ``(B, C, n)`` is held as ``(B, C, 1, n)`` in channels-last
+memory, where oneDNN's bfloat16 convolutions run without converting every tensor
+(:mod:`.channels_last`); the weights, the state dict and the function are those of ``nn.Conv1d``.
 """
 
 import math
@@ -37,8 +41,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import center_crop, check_context, check_mix, hull, record_init, widest_span
-from .polyphase import FilterDown, FilterUp
+from .common import check_context, check_mix, hull, record_init, widest_span
+from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, crop
+from .polyphase import FilterDown, FilterUp, depthwise
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
 
@@ -89,7 +94,7 @@ class SincResample(nn.Module):
     Reflect padding needs ``n > (taps - 1) / 2``.
 
     Shape:
-        ``(B, D, n) -> (B, D, n_out)``
+        ``(B, D, n) -> (B, D, n_out)``, or ``(B, D, 1, n) -> (B, D, 1, n_out)`` (the layout kept)
 
     Example:
         >>> down = SincResample(2, stride=4, taps=15, transpose=False)
@@ -105,22 +110,24 @@ class SincResample(nn.Module):
         self.register_buffer("filter", h.float().expand(channels, 1, taps).contiguous(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, D, n = x.shape
+        D, n = x.shape[1], x.shape[-1]
         pad = (self.taps - 1) // 2
         device = x.device.type
         # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16 (its
         # transposed depthwise one is slow: see .polyphase); otherwise torch's own
         bf16 = torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16
-        x = F.pad(x.to(torch.bfloat16) if bf16 else x, (pad, pad), mode="reflect")  # (B, D, n + 2 pad)
+        x = F.pad(x.to(torch.bfloat16) if bf16 else x, (pad, pad, 0, 0)[: 2 * (x.dim() - 2)], mode="reflect")  # (B, D, [1,] n + 2 pad)
         if not self.transpose:
             if bf16:
-                return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n - 1) / s + 1)
-            return F.conv1d(x, self.filter, stride=self.stride, groups=D)  # (B, D, (n - 1) / s + 1)
+                return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, [1,] (n - 1) / s + 1)
+            return depthwise(x, self.filter, self.stride)  # (B, D, [1,] (n - 1) / s + 1)
         if bf16:
-            y = FilterUp.apply(x, self.filter[0, 0], self.stride)  # (B, D, (n + 2pad - 1) s + taps)
+            y = FilterUp.apply(x, self.filter[0, 0], self.stride)  # (B, D, [1,] (n + 2pad - 1) s + taps)
+        elif x.dim() == 4:
+            y = F.conv_transpose2d(x, self.filter.unsqueeze(2), stride=(1, self.stride), groups=D)
         else:
             y = F.conv_transpose1d(x, self.filter, stride=self.stride, groups=D)
-        return center_crop(y, (n - 1) * self.stride + 1)  # (B, D, (n - 1) s + 1)
+        return crop(y, (n - 1) * self.stride + 1)  # (B, D, [1,] (n - 1) s + 1)
 
     def support(self) -> tuple[int, int]:
         """First and last tap that is not exactly zero."""
@@ -129,15 +136,19 @@ class SincResample(nn.Module):
 
 
 class ConvLayer(nn.Module):
-    """'Valid' convolution (or transposed convolution) + normalisation + activation."""
+    """'Valid' convolution (or transposed convolution) + normalisation + activation.
+
+    Shape:
+        ``(B, c_in, n) -> (B, c_out, n')``, or the same with a height of 1 (the layout kept)
+    """
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int, norm: str, transpose: bool = False):
         super().__init__()
         if transpose:  # padding k - 1: only outputs that all k taps contribute to ('valid')
-            self.conv = nn.ConvTranspose1d(c_in, c_out, kernel_size, stride, padding=kernel_size - 1)
+            self.conv = ConvTranspose1d(c_in, c_out, kernel_size, stride, padding=kernel_size - 1)
         else:
-            self.conv = nn.Conv1d(c_in, c_out, kernel_size, stride)
-        self.norm = {"none": nn.Identity(), "batch": nn.BatchNorm1d(c_out, momentum=0.01), "group": None}[norm]
+            self.conv = Conv1d(c_in, c_out, kernel_size, stride)
+        self.norm = {"none": nn.Identity(), "batch": BatchNorm1d(c_out, momentum=0.01), "group": None}[norm]
         if norm == "group":
             self.norm = nn.GroupNorm(c_out // 8, c_out)
         self.relu = norm != "none"
@@ -174,9 +185,10 @@ class PortUNet(nn.Module):
         self.up_pre = nn.ModuleList(stack(widths[i + 1], widths[i]) for i in range(n))
         # The skip is concatenated once, so only the first post conv sees its channels (issue 14).
         self.up_post = nn.ModuleList(stack(2 * widths[i], widths[i]) for i in range(n))
-        self.output = nn.Conv1d(widths[0], c_out, 1)
+        self.output = Conv1d(widths[0], c_out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, c_in, [1,] n) -> (B, c_out, [1,] T_out)``; the shapes below leave out the 1."""
         shortcuts = []
         for pre, post, down in zip(self.down_pre, self.down_post, self.downsample):
             for conv in pre:
@@ -191,7 +203,7 @@ class PortUNet(nn.Module):
             x = self.upsample[i](x)  # (B, W_{i+1}, m')
             for conv in self.up_pre[i]:
                 x = conv(x)  # (B, W_i, m'')
-            x = torch.cat([center_crop(shortcuts[i], x.shape[-1]), x], dim=1)  # (B, 2 W_i, m''), once
+            x = torch.cat([crop(shortcuts[i], x.shape[-1]), x], dim=1)  # (B, 2 W_i, m''), once
             for conv in self.up_post[i]:
                 x = conv(x)  # (B, W_i, m''')
         return self.output(x)  # (B, c_out, T_out)
@@ -294,8 +306,9 @@ class PortWaveUNet(nn.Module):
         check_mix(mix, self.channels, "PortWaveUNet")
         B, C, T = mix.shape
         T_out = self.output_length(T)  # raises a clear ValueError for lengths it cannot take
-        out = torch.cat([net(mix) for net in self.nets], dim=1)  # (B, S*C, T_out)
-        return out.reshape(B, len(self.sources), C, T_out)  # (B, S, C, T_out)
+        x = mix.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (B, C, 1, T), time-major: see the module docstring
+        out = torch.cat([net(x) for net in self.nets], dim=1)  # (B, S*C, 1, T_out)
+        return out.reshape(B, len(self.sources), C, T_out).contiguous()  # (B, S, C, T_out)
 
     @property
     def period(self) -> int:

@@ -1,0 +1,102 @@
+"""Time-major ("channels-last") 1-D layers: a signal ``(B, C, n)`` held as ``(B, C, 1, n)``.
+
+oneDNN, which runs PyTorch's convolutions on the CPU, computes bfloat16 convolutions in
+channels-last memory: the ``C`` values of one time step side by side. PyTorch has that layout
+for 4-D tensors only (``torch.channels_last``), so a 1-D signal given to ``F.conv1d`` is
+converted to it and back for every input, output and gradient: a third of the port recipe's
+bf16-mixed training step (``bench/port_vs_f90.py``), and each conversion is a slow transpose.
+Held as ``(B, C, 1, n)`` in channels-last memory, a convolution with a ``1 x k`` kernel needs
+none of them:
+
+* :class:`Conv1d`, :class:`ConvTranspose1d`, :class:`BatchNorm1d`: the ``nn`` layers of the
+  same name (the same weights and state dict, the same function) that also take
+  ``(B, C, 1, n)`` and return that layout; ``(B, C, n)`` works as before.
+* :func:`crop`: a centre crop of the time axis whose gradient keeps the layout. Slicing's own
+  backward writes into a new contiguous tensor, and every layer after it would convert back.
+
+Element-wise layers, group norm, ``torch.cat`` and padding keep the layout by themselves.
+
+Example:
+    >>> x = torch.randn(2, 3, 50)
+    >>> x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (B, C, 1, n)
+    >>> conv = Conv1d(3, 4, 5)
+    >>> y = conv(x4)
+    >>> tuple(y.shape), y.is_contiguous(memory_format=torch.channels_last)
+    ((2, 4, 1, 46), True)
+    >>> bool(torch.allclose(y.squeeze(2), conv(x), atol=1e-5))
+    True
+"""
+
+import torch
+from torch import nn
+from torch.autograd import Function
+from torch.nn import functional as F
+
+__all__ = ["Conv1d", "ConvTranspose1d", "BatchNorm1d", "crop"]
+
+
+class Conv1d(nn.Conv1d):
+    """``nn.Conv1d`` that also takes ``(B, C_in, 1, n) -> (B, C_out, 1, n')`` (a ``1 x k`` 2-D convolution)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            return super().forward(x)
+        return F.conv2d(x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]), (1, self.dilation[0]), self.groups)
+
+
+class ConvTranspose1d(nn.ConvTranspose1d):
+    """``nn.ConvTranspose1d`` that also takes ``(B, C_in, 1, n) -> (B, C_out, 1, n')``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            return super().forward(x)
+        return F.conv_transpose2d(
+            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
+            (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
+        )
+
+
+class BatchNorm1d(nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` that also takes ``(B, C, 1, n)``: the same statistics per channel."""
+
+    def _check_input_dim(self, x: torch.Tensor) -> None:
+        if x.dim() not in (2, 3, 4):
+            raise ValueError(f"BatchNorm1d: expected (B, C), (B, C, n) or (B, C, 1, n), got {tuple(x.shape)}")
+
+
+class _Crop(Function):
+    """``x[..., start : start + length]`` whose gradient has ``x``'s layout (zeros outside the crop)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, start: int, length: int) -> torch.Tensor:
+        ctx.shape, ctx.start, ctx.length = x.shape, start, length
+        ctx.channels_last = x.dim() == 4 and x.stride(1) == 1
+        return x[..., start : start + length]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
+        out = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=layout)
+        a, b = ctx.start, ctx.start + ctx.length
+        out[..., :a].zero_()
+        out[..., b:].zero_()
+        out[..., a:b].copy_(grad)
+        return out, None, None
+
+
+def crop(x: torch.Tensor, length: int) -> torch.Tensor:
+    """:func:`~waveunet_lit.models.common.center_crop` of the last axis (the same samples, a
+    view), whose gradient keeps a channels-last ``x`` channels-last.
+
+    Example:
+        >>> x = torch.arange(7.0).reshape(1, 1, 1, 7).requires_grad_()
+        >>> y = crop(x, 3)
+        >>> y.flatten().tolist()
+        [2.0, 3.0, 4.0]
+        >>> y.sum().backward(); x.grad.flatten().tolist()
+        [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    """
+    surplus = x.shape[-1] - length
+    if surplus < 0 or length <= 0:
+        raise ValueError(f"crop: cannot crop {x.shape[-1]} samples to {length}")
+    return _Crop.apply(x, surplus // 2, length)
