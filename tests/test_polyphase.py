@@ -23,20 +23,21 @@ def test_filters_equal_torch_depthwise_convolutions(stride, taps, n):
 
 
 @pytest.mark.parametrize("stride,taps", [(4, 15), (3, 7)])
-def test_filters_on_channels_last_signals(stride, taps):
-    """(B, D, 1, n) in channels-last memory, as the port model holds its signals: the same
-    values as (B, D, n), the layout kept (both the strided and the interleaved output)."""
+def test_filters_on_4d_signals(stride, taps):
+    """(B, D, 1, n), as the port model holds its signals: the same values as (B, D, n), the
+    layout kept (both the strided and the interleaved output)."""
     g = torch.Generator().manual_seed(stride + taps)
     h = torch.randn(taps, generator=g, dtype=torch.float64)
     x = torch.randn(2, 3, 29, generator=g, dtype=torch.float64)
-    x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-    for f in (strided_filter, stuffed_filter):
-        y4 = f(x4, h, stride)
-        assert torch.allclose(y4.squeeze(2), f(x, h, stride))
-        assert y4.stride(1) == 1  # channels innermost (stuffed_filter's is a crop of such a tensor)
-    v = x4.clone().requires_grad_()
-    assert gradcheck(lambda t: FilterDown.apply(t, h, stride), (v,))
-    assert gradcheck(lambda t: FilterUp.apply(t, h, stride), (v,))
+    for channels_last in (True, False):  # the port's layout on a CPU, and on a GPU
+        x4 = x.unsqueeze(2).contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        for f in (strided_filter, stuffed_filter):
+            y4 = f(x4, h, stride)
+            assert torch.allclose(y4.squeeze(2), f(x, h, stride))
+            assert (y4.stride(1) == 1) == channels_last  # channels innermost or not, as given
+        v = x4.clone(memory_format=torch.preserve_format).requires_grad_()
+        assert gradcheck(lambda t: FilterDown.apply(t, h, stride), (v,), fast_mode=True)  # fast: a random projection
+        assert gradcheck(lambda t: FilterUp.apply(t, h, stride), (v,), fast_mode=True)
 
 
 @pytest.mark.parametrize("stride,n", [(4, 33), (4, 35), (3, 20)])

@@ -15,8 +15,8 @@ interleaved (32 ms for the same input). :class:`FilterDown` and :class:`FilterUp
 fast forms with each other as forward and backward (each is the other's adjoint), so
 training never calls the slow kernel.
 
-Shapes: ``x`` ``(B, D, n)``, or ``(B, D, 1, n)``: the channels-last layout in which
-:class:`~waveunet_lit.models.port.PortWaveUNet` runs its convolutions (the output keeps it);
+Shapes: ``x`` ``(B, D, n)``, or ``(B, D, 1, n)`` as :class:`~waveunet_lit.models.port.PortWaveUNet`
+holds its signals (in channels-last memory on the CPU; the output keeps the layout);
 ``h`` ``(K,)``; stride ``s``.
 
 Example:
@@ -63,10 +63,10 @@ def stuffed_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tenso
     phases = F.pad(h, (0, s * Q - K)).reshape(Q, s).t().flip(-1)  # (s, Q): [r, i] = h[s (Q - 1 - i) + r]
     w = phases.to(x.dtype).expand(D, s, Q).reshape(D * s, 1, Q)
     y = depthwise(F.pad(x, (Q - 1, Q - 1)), w)  # (B, D s, [1,] m): channel d s + r is phase r of y[s t + r]
-    if x.dim() == 4:  # interleave in channels-last memory: (B, 1, m, D s) -> (B, 1, m s, D)
+    if x.dim() == 4 and x.stride(1) == 1:  # interleave in channels-last memory: (B, 1, m, D s) -> (B, 1, m s, D)
         y = y.permute(0, 2, 3, 1).reshape(B, m, D, s).transpose(2, 3).reshape(B, 1, m * s, D).permute(0, 3, 1, 2)
     else:
-        y = y.reshape(B, D, s, m).transpose(-1, -2).reshape(B, D, s * m)  # interleaved
+        y = y.reshape(B, D, s, m).transpose(-1, -2).reshape(*x.shape[:-1], s * m)  # interleaved
     return y[..., : (n - 1) * s + K]
 
 

@@ -30,9 +30,10 @@ Two bugs of the port are *not* reproduced (a test guards each):
 Unlike the port we do not clamp the output to [-1, 1] at evaluation: training and evaluation
 compute the same function.
 
-Layout: inside the network a signal ``(B, C, n)`` is held as ``(B, C, 1, n)`` in channels-last
-memory, where oneDNN's bfloat16 convolutions run without converting every tensor
-(:mod:`.channels_last`); the weights, the state dict and the function are those of ``nn.Conv1d``.
+Layout: inside the network a signal ``(B, C, n)`` is held as ``(B, C, 1, n)``, on the CPU in
+channels-last memory, where oneDNN's bfloat16 convolutions run without converting every tensor
+(:mod:`.channels_last`); on a GPU in the usual layout (what ``conv1d`` does there anyway). The
+weights, the state dict and the function are those of ``nn.Conv1d``.
 """
 
 import math
@@ -306,7 +307,8 @@ class PortWaveUNet(nn.Module):
         check_mix(mix, self.channels, "PortWaveUNet")
         B, C, T = mix.shape
         T_out = self.output_length(T)  # raises a clear ValueError for lengths it cannot take
-        x = mix.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (B, C, 1, T), time-major: see the module docstring
+        layout = torch.channels_last if mix.device.type == "cpu" else torch.contiguous_format  # see the module docstring
+        x = mix.unsqueeze(2).contiguous(memory_format=layout)  # (B, C, 1, T)
         out = torch.cat([net(x) for net in self.nets], dim=1)  # (B, S*C, 1, T_out)
         return out.reshape(B, len(self.sources), C, T_out).contiguous()  # (B, S, C, T_out)
 
