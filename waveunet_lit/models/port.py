@@ -117,7 +117,8 @@ class SincResample(nn.Module):
         # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16 (its
         # transposed depthwise one is slow: see .polyphase); otherwise torch's own
         bf16 = torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16
-        x = F.pad(x.to(torch.bfloat16) if bf16 else x, (pad, pad, 0, 0)[: 2 * (x.dim() - 2)], mode="reflect")  # (B, D, [1,] n + 2 pad)
+        time_pad = (pad, pad) if x.dim() == 3 else (pad, pad, 0, 0)  # reflect padding of a 4-D tensor names both axes
+        x = F.pad(x.to(torch.bfloat16) if bf16 else x, time_pad, mode="reflect")  # (B, D, [1,] n + 2 pad)
         if not self.transpose:
             if bf16:
                 return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, [1,] (n - 1) / s + 1)
