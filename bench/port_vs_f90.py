@@ -29,6 +29,15 @@ fixed resampling filters as polyphase convolutions: :mod:`waveunet_lit.models.po
 M4 (32-true) at batch 4 takes 4.3 s. Without native bfloat16 (``note:`` line) bf16-mixed is
 emulated and slower.
 
+On a 2-core Intel Xeon with AVX512-BF16 and AMX the same ratio was 1.45x / 1.24x until the
+port ran its signals in channels-last memory (:mod:`waveunet_lit.models.channels_last`: oneDNN
+had converted every bfloat16 convolution's input, output and gradient to that layout and
+back); now (``--steps 5 --threads 1 2``, load 1.0-1.9) f90 15.0 s, ours 16.8 s at 32-true and
+7.2 s at bf16-mixed with 1 thread: **2.08x**; 9.4 s, 9.5 s and 5.3 s with 2: **1.77x**. That
+machine's step times vary by up to 30 % from minute to minute; the ratios, measured
+alternating, vary less (1.76x-2.08x with 1 thread over three runs, one of them with a
+larger oneDNN primitive cache).
+
 f90's step is its ``model.utils.compute_loss(..., compute_grad=True)`` between
 ``optimizer.zero_grad()`` and ``optimizer.step()``, as in its ``train.py`` (without its
 learning-rate schedule and TensorBoard logging). It back-propagates one L1 loss per source;
