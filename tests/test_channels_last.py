@@ -81,13 +81,16 @@ def test_crop_rejects_impossible_lengths():
 @pytest.mark.parametrize("norm,resampling", [("group", "fixed"), ("batch", "learned"), ("none", "fixed")])
 def test_port_model_is_the_function_of_its_plain_layers(norm, resampling):
     """PortWaveUNet runs its nets on (B, C, 1, n) channels-last; the same nets on (B, C, n) give
-    the same estimates and weight gradients."""
+    the same estimates and weight gradients, and on (B, C, 1, n) in the usual layout (a GPU's)
+    the same estimates."""
     torch.manual_seed(0)
     model = PortWaveUNet(sources=("a", "b"), features=8, levels=3, strides=4, norm=norm, resampling=resampling).double()
     mix = torch.randn(2, 2, model.valid_length(300), dtype=torch.float64)
     out = model(mix)
     ref = torch.cat([net(mix) for net in model.nets], 1).reshape(out.shape)  # the plain (B, C, n) path
     assert out.is_contiguous() and torch.allclose(out, ref)
+    gpu_layout = torch.cat([net(mix.unsqueeze(2)) for net in model.nets], 1)  # (B, C, 1, n) not channels-last: a GPU's
+    assert torch.allclose(gpu_layout.reshape(out.shape), ref)
     params = list(model.parameters())
     for a, b in zip(torch.autograd.grad(out.square().sum(), params), torch.autograd.grad(ref.square().sum(), params)):
         assert torch.allclose(a, b)
