@@ -8,6 +8,8 @@ bf16-mixed training step (``bench/port_vs_f90.py``), and each conversion is a sl
 Held as ``(B, C, 1, n)`` in channels-last memory, a convolution with a ``1 x k`` kernel needs
 none of them:
 
+* :func:`conv1d`, :func:`conv_transpose1d`: ``F.conv1d`` / ``F.conv_transpose1d`` for either
+  shape (a ``1 x k`` 2-D convolution for ``(B, C, 1, n)``, which keeps the layout).
 * :class:`Conv1d`, :class:`ConvTranspose1d`, :class:`BatchNorm1d`: the ``nn`` layers of the
   same name (the same weights and state dict, the same function) that also take
   ``(B, C, 1, n)`` and return that layout; ``(B, C, n)`` works as before.
@@ -32,7 +34,29 @@ from torch import nn
 from torch.autograd import Function
 from torch.nn import functional as F
 
-__all__ = ["Conv1d", "ConvTranspose1d", "BatchNorm1d", "crop"]
+from .common import center_crop
+
+__all__ = ["conv1d", "conv_transpose1d", "is_channels_last", "Conv1d", "ConvTranspose1d", "BatchNorm1d", "crop"]
+
+
+def is_channels_last(x: torch.Tensor) -> bool:
+    """``(B, C, 1, n)`` with the channels innermost in memory (also a crop of such a tensor)."""
+    return x.dim() == 4 and x.stride(1) == 1
+
+
+def conv1d(x, weight, bias=None, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1) -> torch.Tensor:
+    """``F.conv1d`` of ``(B, C_in, n)``, or of ``(B, C_in, 1, n) -> (B, C_out, 1, n')`` in its layout."""
+    if x.dim() == 3:
+        return F.conv1d(x, weight, bias, stride, padding, dilation, groups)
+    return F.conv2d(x, weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
+
+
+def conv_transpose1d(x, weight, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0, groups: int = 1,
+                     dilation: int = 1) -> torch.Tensor:
+    """``F.conv_transpose1d`` of ``(B, C_in, n)``, or of ``(B, C_in, 1, n)`` in its layout."""
+    if x.dim() == 3:
+        return F.conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    return F.conv_transpose2d(x, weight.unsqueeze(2), bias, (1, stride), (0, padding), (0, output_padding), groups, (1, dilation))
 
 
 class Conv1d(nn.Conv1d):
@@ -41,7 +65,7 @@ class Conv1d(nn.Conv1d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             return super().forward(x)
-        return F.conv2d(x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]), (1, self.dilation[0]), self.groups)
+        return conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.dilation[0], self.groups)
 
 
 class ConvTranspose1d(nn.ConvTranspose1d):
@@ -50,10 +74,8 @@ class ConvTranspose1d(nn.ConvTranspose1d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             return super().forward(x)
-        return F.conv_transpose2d(
-            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
-            (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
-        )
+        return conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.output_padding[0],
+                                self.groups, self.dilation[0])
 
 
 class BatchNorm1d(nn.BatchNorm1d):
@@ -65,23 +87,19 @@ class BatchNorm1d(nn.BatchNorm1d):
 
 
 class _Crop(Function):
-    """``x[..., start : start + length]`` whose gradient has ``x``'s layout (zeros outside the crop)."""
+    """:func:`center_crop` whose gradient has ``x``'s layout (zeros outside the crop)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, start: int, length: int) -> torch.Tensor:
-        ctx.shape, ctx.start, ctx.length = x.shape, start, length
-        ctx.channels_last = x.dim() == 4 and x.stride(1) == 1
-        return x[..., start : start + length]
+    def forward(ctx, x: torch.Tensor, length: int) -> torch.Tensor:
+        ctx.shape, ctx.length = x.shape, length
+        ctx.layout = torch.channels_last if is_channels_last(x) else torch.contiguous_format
+        return center_crop(x, length)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
-        out = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=layout)
-        a, b = ctx.start, ctx.start + ctx.length
-        out[..., :a].zero_()
-        out[..., b:].zero_()
-        out[..., a:b].copy_(grad)
-        return out, None, None
+        out = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.layout).zero_()
+        center_crop(out, ctx.length).copy_(grad)
+        return out, None
 
 
 def crop(x: torch.Tensor, length: int) -> torch.Tensor:
@@ -96,7 +114,4 @@ def crop(x: torch.Tensor, length: int) -> torch.Tensor:
         >>> y.sum().backward(); x.grad.flatten().tolist()
         [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
     """
-    surplus = x.shape[-1] - length
-    if surplus < 0 or length <= 0:
-        raise ValueError(f"crop: cannot crop {x.shape[-1]} samples to {length}")
-    return _Crop.apply(x, surplus // 2, length)
+    return _Crop.apply(x, length)  # center_crop checks the length

@@ -32,23 +32,15 @@ import torch
 from torch.autograd import Function
 from torch.nn import functional as F
 
-__all__ = ["FilterDown", "FilterUp", "depthwise", "strided_filter", "stuffed_filter"]
+from .channels_last import conv1d, is_channels_last
 
-
-def depthwise(x: torch.Tensor, w: torch.Tensor, stride: int = 1) -> torch.Tensor:
-    """Correlate each channel of ``x`` with its ``m`` filters ``w (D m, 1, K)`` along time.
-
-    ``(B, D, n) -> (B, D m, (n - K) // stride + 1)``, or the same with a height of 1 for
-    ``(B, D, 1, n)`` (a 2-D convolution with a ``1 x K`` kernel, which keeps channels-last).
-    """
-    if x.dim() == 4:
-        return F.conv2d(x, w.unsqueeze(2), stride=(1, stride), groups=x.shape[1])
-    return F.conv1d(x, w, stride=stride, groups=x.shape[1])
+__all__ = ["FilterDown", "FilterUp", "strided_filter", "stuffed_filter"]
 
 
 def strided_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tensor:
     """``y[t] = sum_k h[k] x[stride t + k]`` per channel: ``(B, D, [1,] n) -> (B, D, [1,] (n - K) // stride + 1)``."""
-    return depthwise(x, h.to(x.dtype).expand(x.shape[1], 1, -1), stride)
+    D = x.shape[1]
+    return conv1d(x, h.to(x.dtype).expand(D, 1, -1), stride=stride, groups=D)
 
 
 def stuffed_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tensor:
@@ -62,8 +54,8 @@ def stuffed_filter(x: torch.Tensor, h: torch.Tensor, stride: int) -> torch.Tenso
     m = n + Q - 1  # samples of each phase
     phases = F.pad(h, (0, s * Q - K)).reshape(Q, s).t().flip(-1)  # (s, Q): [r, i] = h[s (Q - 1 - i) + r]
     w = phases.to(x.dtype).expand(D, s, Q).reshape(D * s, 1, Q)
-    y = depthwise(F.pad(x, (Q - 1, Q - 1)), w)  # (B, D s, [1,] m): channel d s + r is phase r of y[s t + r]
-    if x.dim() == 4 and x.stride(1) == 1:  # interleave in channels-last memory: (B, 1, m, D s) -> (B, 1, m s, D)
+    y = conv1d(F.pad(x, (Q - 1, Q - 1)), w, groups=D)  # (B, D s, [1,] m): channel d s + r is phase r of y[s t + r]
+    if is_channels_last(x):  # interleave in channels-last memory: (B, 1, m, D s) -> (B, 1, m s, D)
         y = y.permute(0, 2, 3, 1).reshape(B, m, D, s).transpose(2, 3).reshape(B, 1, m * s, D).permute(0, 3, 1, 2)
     else:
         y = y.reshape(B, D, s, m).transpose(-1, -2).reshape(*x.shape[:-1], s * m)  # interleaved

@@ -43,8 +43,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import check_context, check_mix, hull, record_init, widest_span
-from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, crop
-from .polyphase import FilterDown, FilterUp, depthwise
+from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, conv1d, conv_transpose1d, crop
+from .polyphase import FilterDown, FilterUp
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
 
@@ -122,13 +122,11 @@ class SincResample(nn.Module):
         if not self.transpose:
             if bf16:
                 return FilterDown.apply(x, self.filter[0, 0], self.stride)  # (B, D, [1,] (n - 1) / s + 1)
-            return depthwise(x, self.filter, self.stride)  # (B, D, [1,] (n - 1) / s + 1)
+            return conv1d(x, self.filter, stride=self.stride, groups=D)  # (B, D, [1,] (n - 1) / s + 1)
         if bf16:
             y = FilterUp.apply(x, self.filter[0, 0], self.stride)  # (B, D, [1,] (n + 2pad - 1) s + taps)
-        elif x.dim() == 4:
-            y = F.conv_transpose2d(x, self.filter.unsqueeze(2), stride=(1, self.stride), groups=D)
         else:
-            y = F.conv_transpose1d(x, self.filter, stride=self.stride, groups=D)
+            y = conv_transpose1d(x, self.filter, stride=self.stride, groups=D)
         return crop(y, (n - 1) * self.stride + 1)  # (B, D, [1,] (n - 1) s + 1)
 
     def support(self) -> tuple[int, int]:
