@@ -297,13 +297,20 @@ class BandSplitRNN(nn.Module):
         LayerNorm -> Linear -> tanh -> Linear -> GLU for every source and band."""
         B, K, N, D = z.shape
         S, C = len(self.sources), self.channels
-        h = self.mask_hidden(z[:, None]).index_select(2, self.grouped_bands)  # (B, S, K, N, H), bands regrouped by width
-        out, lo = [], 0
-        for (w, bands), layer in zip(self.width_groups, self.mask_out):
+        # The bands are regrouped by width on the way in, where the tensor is small (D features),
+        # and the first layer's parameters with them; torch.split then hands each width group
+        # its bands (its backward is one concatenation, where slices would each zero-fill a
+        # gradient of the whole (B, S, K, N, H) tensor).
+        norm, linear, act = self.mask_hidden
+        k = self.grouped_bands
+        h = F_.layer_norm(z.index_select(1, k)[:, None], (D,), eps=norm.eps)  # (B, 1, K, N, D)
+        h = h * norm.weight[:, k, None] + norm.bias[:, k, None]  # (B, S, K, N, D)
+        h = act(torch.matmul(h, linear.weight[:, k].transpose(-1, -2)) + linear.bias[:, k, None])  # (B, S, K, N, H)
+        out = []
+        for (w, bands), layer, hg in zip(self.width_groups, self.mask_out, h.split([len(b) for _, b in self.width_groups], 2)):
             G = len(bands)
-            m = layer(h[:, :, lo : lo + G]).reshape(B, S, G, N, C, 2, w)  # from (B, S, G, N, 2 C w)
+            m = layer(hg).reshape(B, S, G, N, C, 2, w)  # from (B, S, G, N, 2 C w)
             out.append(m.permute(0, 1, 3, 4, 5, 2, 6).reshape(B, S, N, C, 2, G * w))
-            lo += G
         return torch.cat(out, dim=-1).index_select(-1, self.bin_order)  # (B, S, N, C, 2, F), bins in frequency order
 
     def _stack_per_band_state(self, state: dict, prefix: str, *args) -> None:
