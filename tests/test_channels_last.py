@@ -24,10 +24,17 @@ def time_major(x: torch.Tensor) -> torch.Tensor:
     [
         lambda: Conv1d(3, 5, 5),
         lambda: Conv1d(3, 6, 3, stride=2, padding=1, dilation=2, groups=3),
+        lambda: Conv1d(3, 5, 5, padding="same"),
+        lambda: Conv1d(3, 5, 4, padding="same"),  # three zeros: one on the left, two on the right
+        lambda: Conv1d(3, 5, 5, padding="valid"),
+        lambda: Conv1d(3, 5, 5, padding=2, padding_mode="reflect"),
+        lambda: Conv1d(3, 5, 4, padding=3, padding_mode="replicate", stride=2),
+        lambda: Conv1d(3, 5, 5, padding=2, padding_mode="circular"),
         lambda: ConvTranspose1d(3, 5, 5, stride=4, padding=4),
         lambda: BatchNorm1d(3),
     ],
-    ids=["conv", "conv-strided-dilated-grouped", "transposed", "batchnorm"],
+    ids=["conv", "conv-strided-dilated-grouped", "conv-same", "conv-same-even", "conv-valid", "conv-reflect",
+         "conv-replicate-strided", "conv-circular", "transposed", "batchnorm"],
 )
 def test_layers_equal_their_1d_originals(make):
     torch.manual_seed(0)
@@ -37,6 +44,7 @@ def test_layers_equal_their_1d_originals(make):
     y, y4 = layer(x), layer(x4)
     assert y4.shape == (y.shape[0], y.shape[1], 1, y.shape[2]) and y4.is_contiguous(memory_format=CL)
     assert torch.allclose(y4.squeeze(2), y)
+    assert torch.allclose(layer(x.detach().unsqueeze(2)).squeeze(2), y)  # (B, C, 1, n) in the usual layout too
     g = torch.randn_like(y)
     grads = torch.autograd.grad(y, [x, *layer.parameters()], g)
     grads4 = torch.autograd.grad(y4, [x4, *layer.parameters()], g.unsqueeze(2))

@@ -44,11 +44,14 @@ def is_channels_last(x: torch.Tensor) -> bool:
     return x.dim() == 4 and x.stride(1) == 1
 
 
-def conv1d(x, weight, bias=None, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1) -> torch.Tensor:
-    """``F.conv1d`` of ``(B, C_in, n)``, or of ``(B, C_in, 1, n) -> (B, C_out, 1, n')`` in its layout."""
+def conv1d(x, weight, bias=None, stride: int = 1, padding: int | str = 0, dilation: int = 1, groups: int = 1) -> torch.Tensor:
+    """``F.conv1d`` of ``(B, C_in, n)``, or of ``(B, C_in, 1, n) -> (B, C_out, 1, n')`` in its layout.
+    ``padding`` is zero padding: samples on each side, or ``"same"`` / ``"valid"`` as ``F.conv1d``
+    takes them (with a ``1 x k`` kernel they pad the time axis alone)."""
     if x.dim() == 3:
         return F.conv1d(x, weight, bias, stride, padding, dilation, groups)
-    return F.conv2d(x, weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
+    padding = padding if isinstance(padding, str) else (0, padding)
+    return F.conv2d(x, weight.unsqueeze(2), bias, (1, stride), padding, (1, dilation), groups)
 
 
 def conv_transpose1d(x, weight, bias=None, stride: int = 1, padding: int = 0, output_padding: int = 0, groups: int = 1,
@@ -65,7 +68,12 @@ class Conv1d(nn.Conv1d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             return super().forward(x)
-        return conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0], self.dilation[0], self.groups)
+        if self.padding_mode != "zeros":  # as nn.Conv1d: pad the time axis in that mode, then convolve unpadded
+            layout = torch.channels_last if is_channels_last(x) else torch.contiguous_format
+            x = F.pad(x, (*self._reversed_padding_repeated_twice, 0, 0), mode=self.padding_mode).contiguous(memory_format=layout)
+            return conv1d(x, self.weight, self.bias, self.stride[0], 0, self.dilation[0], self.groups)
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]  # "same" / "valid" or samples
+        return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
 class ConvTranspose1d(nn.ConvTranspose1d):
