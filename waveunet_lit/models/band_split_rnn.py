@@ -303,9 +303,7 @@ class BandSplitRNN(nn.Module):
         # gradient of the whole (B, S, K, N, H) tensor).
         norm, linear, act = self.mask_hidden
         k = self.grouped_bands
-        h = F_.layer_norm(z.index_select(1, k)[:, None], (D,), eps=norm.eps)  # (B, 1, K, N, D)
-        h = h * norm.weight[:, k, None] + norm.bias[:, k, None]  # (B, S, K, N, D)
-        h = act(torch.matmul(h, linear.weight[:, k].transpose(-1, -2)) + linear.bias[:, k, None])  # (B, S, K, N, H)
+        h = act(linear(norm(z.index_select(1, k)[:, None], select=k), select=k))  # (B, S, K, N, H), from (B, 1, K, N, D)
         out = []
         for (w, bands), layer, hg in zip(self.width_groups, self.mask_out, h.split([len(b) for _, b in self.width_groups], 2)):
             G = len(bands)

@@ -39,6 +39,9 @@ class GroupedLinear(nn.Module):
         >>> y = layer(x)
         >>> y.shape, torch.allclose(y[:, 1], F_.linear(x[:, 1], layer.weight[1], layer.bias[1]), atol=1e-6)
         (torch.Size([2, 3, 7, 5]), True)
+        >>> k = torch.tensor([2, 0])  # groups 2 and 0 only, in that order
+        >>> torch.allclose(layer(x[:, k], select=k), y[:, k], atol=1e-6)
+        True
     """
 
     def __init__(self, groups: tuple[int, ...], in_features: int, out_features: int):
@@ -48,8 +51,10 @@ class GroupedLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(*self.groups, out_features, in_features).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(*self.groups, out_features).uniform_(-bound, bound))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.matmul(x, self.weight.transpose(-1, -2)) + self.bias.unsqueeze(-2)  # (B, *G, N, O)
+    def forward(self, x: torch.Tensor, select: torch.Tensor | None = None) -> torch.Tensor:
+        """``select``: indices into the last group axis; the layers of those groups, in that order."""
+        weight, bias = _select(self.weight, self.bias, select, len(self.groups) - 1)
+        return torch.matmul(x, weight.transpose(-1, -2)) + bias.unsqueeze(-2)  # (B, *G, N, O)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}, in_features={self.in_features}, out_features={self.out_features}"
@@ -71,6 +76,8 @@ class GroupedLayerNorm(nn.Module):
         >>> y = norm(x)
         >>> y.shape, torch.allclose(y[:, 1], 2 * F_.layer_norm(x[:, 0], (3,)), atol=1e-6)
         (torch.Size([4, 2, 5, 3]), True)
+        >>> torch.allclose(norm(x, select=torch.tensor([1])), y[:, 1:], atol=1e-6)
+        True
     """
 
     def __init__(self, groups: tuple[int, ...], features: int, eps: float = 1e-5):
@@ -79,9 +86,18 @@ class GroupedLayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(*self.groups, features))
         self.bias = nn.Parameter(torch.zeros(*self.groups, features))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, select: torch.Tensor | None = None) -> torch.Tensor:
+        """``select``: indices into the last group axis; the layers of those groups, in that order."""
+        weight, bias = _select(self.weight, self.bias, select, len(self.groups) - 1)
         x = F_.layer_norm(x, (self.features,), eps=self.eps)
-        return x * self.weight.unsqueeze(-2) + self.bias.unsqueeze(-2)  # (B, *G, N, I)
+        return x * weight.unsqueeze(-2) + bias.unsqueeze(-2)  # (B, *G, N, I)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}, features={self.features}, eps={self.eps}"
+
+
+def _select(weight: torch.Tensor, bias: torch.Tensor, select: torch.Tensor | None, axis: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` and ``bias`` with only the groups ``select`` of group axis ``axis``, in that order."""
+    if select is None:
+        return weight, bias
+    return weight.index_select(axis, select), bias.index_select(axis, select)
