@@ -171,21 +171,22 @@ def run_like_colab(wheel: Path, notebooks: list[Path], root: Path, monkeypatch) 
     work.mkdir()
     failures = []
     for path in notebooks:
-        for attempt in (1, 2):
+        for _ in range(2):  # a second, fresh kernel only after a timeout
             nb = nbformat.read(path, as_version=4)
             nb.cells.append(nbformat.v4.new_code_cell(PROBE))
             client = NotebookClient(nb, kernel_name="colab-sim", timeout=600, allow_errors=False,
                                     resources={"metadata": {"path": str(work)}})
             try:
                 client.execute()
+                error = None
                 break
             except CellTimeoutError as err:  # nbclient sometimes blocks on a widget cell (jupyter/nbclient#312)
-                if attempt == 2:  # twice in fresh kernels: a real failure
-                    failures.append(f"{path.name}: timed out twice: {_last_lines(str(err))}")
+                error = f"timed out twice: {_last_lines(str(err))}"  # kept if the fresh kernel times out too
             except CellExecutionError as err:
-                failures.append(f"{path.name}: {_last_lines(str(err))}")
+                error = _last_lines(str(err))
                 break
-        if failures and failures[-1].startswith(f"{path.name}:"):
+        if error:
+            failures.append(f"{path.name}: {error}")
             continue
         where = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
         if str(python.parents[1]) not in where.splitlines()[0] or str(REPO) in where:
