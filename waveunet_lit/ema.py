@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 from lightning.pytorch import callbacks
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 __all__ = ["EMAWeightAveraging", "ema_update"]
 
@@ -40,15 +41,16 @@ Update = Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]
 
 def ema_update(decay: float) -> Update:
     """The update ``ema <- decay * ema + (1 - decay) * weight`` on lists of tensors of one dtype
-    and device (``torch.optim.swa_utils.AveragedModel``'s ``multi_avg_fn``); integer tensors
-    are copied."""
+    and device (``torch.optim.swa_utils.AveragedModel``'s ``multi_avg_fn``): torch's
+    ``get_ema_multi_avg_fn`` for float tensors; integer tensors are copied."""
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"EMAWeightAveraging: decay must be in [0, 1], got {decay}")
+    average = get_ema_multi_avg_fn(decay)  # torch's: one foreach lerp for float tensors
 
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
         if averaged[0].is_floating_point() or averaged[0].is_complex():
-            torch._foreach_lerp_(averaged, current, 1.0 - decay)
-        else:
+            average(averaged, current, num_averaged)
+        else:  # torch's would store a truncated average of an integer counter
             torch._foreach_copy_(averaged, current)
 
     return update
