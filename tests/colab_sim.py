@@ -25,9 +25,11 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
@@ -46,6 +48,38 @@ COMMANDS = (
     ("waveunet", "info", "-c", "m4"),
     ("lightning", "fit", "-c", "demo", "--print_config"),
 )
+
+
+#: Seconds of one wait for a cell's reply (see :class:`PollingNotebookClient`).
+POLL_SECONDS = 1.0
+
+
+class PollingNotebookClient(NotebookClient):
+    """nbclient's client, waiting for a cell's reply in polls of :data:`POLL_SECONDS` instead of
+    one poll of the whole cell timeout.
+
+    That one long poll sometimes does not wake although the reply has come: the kernel sits
+    idle, the cell is done, and the client waits out its 600 s (jupyter/nbclient#312, on the
+    widget cells; seen here on 2026-12-06). A fresh poll sees a message that is waiting, so a
+    missed wake-up costs at most a second; the cell's timeout is kept (Empty at its deadline).
+    """
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        get_msg = kc.shell_channel.get_msg
+
+        async def polled(timeout: float | None = None):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = POLL_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    return await get_msg(timeout=min(POLL_SECONDS, left))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        kc.shell_channel.get_msg = polled
+        return kc
 
 
 def source_files(root: Path = REPO) -> list[str]:
@@ -174,13 +208,13 @@ def run_like_colab(wheel: Path, notebooks: list[Path], root: Path, monkeypatch) 
         for _ in range(2):  # a second, fresh kernel only after a timeout
             nb = nbformat.read(path, as_version=4)
             nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-            client = NotebookClient(nb, kernel_name="colab-sim", timeout=600, allow_errors=False,
-                                    resources={"metadata": {"path": str(work)}})
+            client = PollingNotebookClient(nb, kernel_name="colab-sim", timeout=600, allow_errors=False,
+                                           resources={"metadata": {"path": str(work)}})
             try:
                 client.execute()
                 error = None
                 break
-            except CellTimeoutError as err:  # nbclient sometimes blocks on a widget cell (jupyter/nbclient#312)
+            except CellTimeoutError as err:  # 600 s in one cell (or a hang the polls missed): once more, fresh kernel
                 error = f"timed out twice: {_last_lines(str(err))}"  # kept if the fresh kernel times out too
             except CellExecutionError as err:
                 error = _last_lines(str(err))
