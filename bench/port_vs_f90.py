@@ -38,6 +38,14 @@ machine's step times vary by up to 30 % from minute to minute; the ratios, measu
 alternating, vary less (1.76x-2.08x with 1 thread over three runs, one of them with a
 larger oneDNN primitive cache).
 
+On a 2-core AMD EPYC with AVX2 only (no bfloat16, so ``fit`` trains the port in 32-true and
+the recipe's bf16-mixed row is emulated: time it with ``--precision 32-true``), the float32
+step ran in channels-last memory too until 2026-12-07 and took 22.3 s against f90's 11.3 s
+with 2 threads (**0.51x**); float32 now runs in the usual layout
+(:func:`waveunet_lit.models.channels_last.layout_for`): ``--steps 3 --threads 1 2 --precision
+32-true --no-m4`` gave f90 20.6 s, ours 21.5 s with 1 thread (0.96x), 12.2 s and 11.7 s with 2
+(1.05x). In float32 both run the same convolutions, so about 1x is what the layout can give.
+
 f90's step is its ``model.utils.compute_loss(..., compute_grad=True)`` between
 ``optimizer.zero_grad()`` and ``optimizer.step()``, as in its ``train.py`` (without its
 learning-rate schedule and TensorBoard logging). It back-propagates one L1 loss per source;

@@ -1,13 +1,14 @@
 """waveunet_lit.models.channels_last: the 1-D layers on (B, C, 1, n) channels-last tensors compute
 what nn.Conv1d & co compute on (B, C, n), keep the layout, and keep it in the gradients; the
-port model run that way is the same function as its layers run on plain (B, C, n)."""
+port model run that way is the same function as its layers run on plain (B, C, n), and runs
+that way in bfloat16 on a CPU only (layout_for)."""
 
 import pytest
 import torch
 from torch import nn
 
 from waveunet_lit.models import port as port_module
-from waveunet_lit.models.channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, crop
+from waveunet_lit.models.channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, crop, is_channels_last, layout_for
 from waveunet_lit.models.common import center_crop
 from waveunet_lit.models.port import PortWaveUNet
 
@@ -88,20 +89,56 @@ def test_crop_rejects_impossible_lengths():
 
 @pytest.mark.parametrize("norm,resampling", [("group", "fixed"), ("batch", "learned"), ("none", "fixed")])
 def test_port_model_is_the_function_of_its_plain_layers(norm, resampling):
-    """PortWaveUNet runs its nets on (B, C, 1, n) channels-last; the same nets on (B, C, n) give
-    the same estimates and weight gradients, and on (B, C, 1, n) in the usual layout (a GPU's)
-    the same estimates."""
+    """PortWaveUNet's nets on (B, C, 1, n) channels-last (its layout in bf16 on a CPU) and on
+    (B, C, n) give the same estimates and weight gradients, and the model itself (float64 here:
+    the usual layout) and its nets on (B, C, 1, n) in the usual layout the same estimates."""
     torch.manual_seed(0)
     model = PortWaveUNet(sources=("a", "b"), features=8, levels=3, strides=4, norm=norm, resampling=resampling).double()
     mix = torch.randn(2, 2, model.valid_length(300), dtype=torch.float64)
-    out = model(mix)
+    out = torch.cat([net(time_major(mix)) for net in model.nets], 1).reshape(2, 2, 2, -1)  # (B, S, C, n)
     ref = torch.cat([net(mix) for net in model.nets], 1).reshape(out.shape)  # the plain (B, C, n) path
-    assert out.is_contiguous() and torch.allclose(out, ref)
-    gpu_layout = torch.cat([net(mix.unsqueeze(2)) for net in model.nets], 1)  # (B, C, 1, n) not channels-last: a GPU's
-    assert torch.allclose(gpu_layout.reshape(out.shape), ref)
+    assert torch.allclose(out, ref)
+    assert model(mix).is_contiguous() and torch.allclose(model(mix), ref)
+    usual_layout = torch.cat([net(mix.unsqueeze(2)) for net in model.nets], 1)  # (B, C, 1, n) not channels-last
+    assert torch.allclose(usual_layout.reshape(out.shape), ref)
     params = list(model.parameters())
     for a, b in zip(torch.autograd.grad(out.square().sum(), params), torch.autograd.grad(ref.square().sum(), params)):
         assert torch.allclose(a, b)
+
+
+def conv_inputs(model: PortWaveUNet, mix: torch.Tensor) -> list[torch.Tensor]:
+    """The input of every convolution in one forward pass of ``model``."""
+    inputs = []
+    handles = [m.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+               for m in model.modules() if isinstance(m, port_module.ConvLayer)]
+    model(mix)
+    for h in handles:
+        h.remove()
+    return inputs
+
+
+def test_layout_for_is_channels_last_only_for_bfloat16_on_the_cpu():
+    x = torch.zeros(1, 2, 8)
+    assert layout_for(x) == layout_for(x.double()) == torch.contiguous_format
+    assert layout_for(x.bfloat16()) == CL
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layout_for(x) == CL
+        assert layout_for(torch.zeros(1, 2, 8, device="meta")) == torch.contiguous_format  # not a CPU tensor
+    with torch.autocast("cpu", dtype=torch.float16):
+        assert layout_for(x) == torch.contiguous_format
+
+
+def test_port_runs_float32_in_the_usual_layout_and_bfloat16_channels_last():
+    """In float32 no convolution's input is channels-last (oneDNN's float32 convolutions are
+    faster without); under bf16 autocast every one is."""
+    torch.manual_seed(0)
+    model = PortWaveUNet(sources=("a",), features=8, levels=3, strides=4)
+    mix = torch.randn(2, 2, model.valid_length(400))
+    fp32 = conv_inputs(model, mix)
+    assert len(fp32) == 9 and not any(is_channels_last(x) for x in fp32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16 = conv_inputs(model, mix)
+    assert len(bf16) == 9 and all(is_channels_last(x) for x in bf16)  # channels innermost (crops are views)
 
 
 def conv_input_grads(model: PortWaveUNet, mix: torch.Tensor) -> list[torch.Tensor]:

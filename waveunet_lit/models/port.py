@@ -30,9 +30,10 @@ Two bugs of the port are *not* reproduced (a test guards each):
 Unlike the port we do not clamp the output to [-1, 1] at evaluation: training and evaluation
 compute the same function.
 
-Layout: inside the network a signal ``(B, C, n)`` is held as ``(B, C, 1, n)``, on the CPU in
-channels-last memory, where oneDNN's bfloat16 convolutions run without converting every tensor
-(:mod:`.channels_last`); on a GPU in the usual layout (what ``conv1d`` does there anyway). The
+Layout: inside the network a signal ``(B, C, n)`` is held as ``(B, C, 1, n)``: on the CPU in
+bfloat16 (``bf16-mixed``) in channels-last memory, where oneDNN's bfloat16 convolutions run
+without converting every tensor (:mod:`.channels_last`); in float32, and on a GPU, in the usual
+layout, where oneDNN's float32 convolutions are faster (:func:`.channels_last.layout_for`). The
 weights, the state dict and the function are those of ``nn.Conv1d``.
 """
 
@@ -43,7 +44,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import check_context, check_mix, hull, record_init, widest_span
-from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, conv1d, conv_transpose1d, crop
+from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, conv1d, conv_transpose1d, crop, layout_for
 from .polyphase import FilterDown, FilterUp
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
@@ -306,8 +307,7 @@ class PortWaveUNet(nn.Module):
         check_mix(mix, self.channels, "PortWaveUNet")
         B, C, T = mix.shape
         T_out = self.output_length(T)  # raises a clear ValueError for lengths it cannot take
-        layout = torch.channels_last if mix.device.type == "cpu" else torch.contiguous_format  # see the module docstring
-        x = mix.unsqueeze(2).contiguous(memory_format=layout)  # (B, C, 1, T)
+        x = mix.unsqueeze(2).contiguous(memory_format=layout_for(mix))  # (B, C, 1, T): see the module docstring
         out = torch.cat([net(x) for net in self.nets], dim=1)  # (B, S*C, 1, T_out)
         return out.reshape(B, len(self.sources), C, T_out).contiguous()  # (B, S, C, T_out)
 
