@@ -38,7 +38,22 @@ from torch.nn import functional as F
 
 from .common import center_crop
 
-__all__ = ["conv1d", "conv_transpose1d", "is_channels_last", "layout_for", "Conv1d", "ConvTranspose1d", "BatchNorm1d", "crop"]
+__all__ = ["autocast_bf16", "conv1d", "conv_transpose1d", "is_channels_last", "layout_for", "Conv1d", "ConvTranspose1d",
+           "BatchNorm1d", "crop"]
+
+
+def autocast_bf16(device_type: str) -> bool:
+    """Whether autocast to bfloat16 is on for ``device_type`` (``"cpu"``, ``"cuda"``): how
+    ``bf16-mixed`` runs the forward pass.
+
+    Example:
+        >>> autocast_bf16("cpu")
+        False
+        >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+        ...     autocast_bf16("cpu")
+        True
+    """
+    return torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.bfloat16
 
 
 def layout_for(x: torch.Tensor) -> torch.memory_format:
@@ -58,8 +73,7 @@ def layout_for(x: torch.Tensor) -> torch.memory_format:
     """
     if x.device.type != "cpu":
         return torch.contiguous_format
-    autocast_bf16 = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
-    return torch.channels_last if autocast_bf16 or x.dtype == torch.bfloat16 else torch.contiguous_format
+    return torch.channels_last if autocast_bf16("cpu") or x.dtype == torch.bfloat16 else torch.contiguous_format
 
 
 def is_channels_last(x: torch.Tensor) -> bool:

@@ -44,7 +44,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import check_context, check_mix, hull, record_init, widest_span
-from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, conv1d, conv_transpose1d, crop, layout_for
+from .channels_last import BatchNorm1d, Conv1d, ConvTranspose1d, autocast_bf16, conv1d, conv_transpose1d, crop, layout_for
 from .polyphase import FilterDown, FilterUp
 
 __all__ = ["PortWaveUNet", "SincResample", "blackman_window", "sinc_lowpass"]
@@ -114,10 +114,9 @@ class SincResample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         D, n = x.shape[1], x.shape[-1]
         pad = (self.taps - 1) // 2
-        device = x.device.type
         # bf16-mixed: the same filter by the convolutions oneDNN runs fast in bfloat16 (its
         # transposed depthwise one is slow: see .polyphase); otherwise torch's own
-        bf16 = torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.bfloat16
+        bf16 = autocast_bf16(x.device.type)
         time_pad = (pad, pad) if x.dim() == 3 else (pad, pad, 0, 0)  # reflect padding of a 4-D tensor names both axes
         x = F.pad(x.to(torch.bfloat16) if bf16 else x, time_pad, mode="reflect")  # (B, D, [1,] n + 2 pad)
         if not self.transpose:
