@@ -18,11 +18,16 @@ machine compare rows of one run, not runs of different times.
 * ``fastpath``: the same tiles with the no-grad fast path of ``WaveUNet.inference_forward``
   (time-major activations, in-place activations, preallocated concatenations): the gain of
   the model code alone;
-* ``current``: what `waveunet separate` runs now: the fast path and the current tiles (four
-  times the context, then the fewest equal tiles covering the song: 8 for 3 minutes, not 16);
-* ``command``: the whole `waveunet separate SONG --checkpoint CKPT` process, started fresh:
-  Python start, imports, checkpoint load, decode, resample, separate, write (wall time and
-  peak RSS of that process; a random-weight M4 checkpoint is written first, untimed).
+* ``no-reuse``: the fast path and the current tiles, each tile's activations in fresh pages
+  from the kernel (glibc's default for large blocks), as before
+  :func:`waveunet_lit.heap.reuse_freed_memory`;
+* ``current``: what `waveunet separate` runs now: the fast path, the current tiles (four
+  times the context, then the fewest equal tiles covering the song: 8 for 3 minutes, not 16)
+  and freed memory reused from tile to tile;
+* ``cmd-noreuse`` and ``command``: the whole `waveunet separate SONG --checkpoint CKPT`
+  process, started fresh, without and with that reuse: Python start, imports, checkpoint
+  load, decode, resample, separate, write (wall time and peak RSS of that process; a
+  random-weight M4 checkpoint is written first, untimed).
 
 Printed: seconds of audio separated per second of wall time, speed-up against ``before``,
 peak RSS, the RSS before separating (Python, torch, the model and the song: not Lightning, which
@@ -32,6 +37,7 @@ stems in memory.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -72,13 +78,16 @@ def make_inputs(minutes: float, folder: Path) -> None:
     trainer.save_checkpoint(folder / "m4.ckpt")
 
 
-def command(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int) -> dict:
-    """Time the whole `waveunet separate` command in a fresh process; its peak RSS from wait4."""
+def command(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int,
+            reuse: bool = True) -> dict:
+    """Time the whole `waveunet separate` command in a fresh process; its peak RSS from wait4.
+    ``reuse=False``: with :func:`waveunet_lit.heap.reuse_freed_memory` replaced by a no-op."""
     tmp = Path(tempfile.mkdtemp(prefix="separate-command-"))
     try:
         subprocess.run([sys.executable, __file__, "--make-inputs", str(tmp), "--minutes", str(minutes)], check=True,
                        capture_output=True)
-        cmd = [sys.executable, "-c", "import sys; from waveunet_lit.cli import main; sys.exit(main(sys.argv[1:]))",
+        patch = "" if reuse else "import contextlib, waveunet_lit.separate as s; s.reuse_freed_memory = contextlib.nullcontext; "
+        cmd = [sys.executable, "-c", patch + "import sys; from waveunet_lit.cli import main; sys.exit(main(sys.argv[1:]))",
                "separate", str(tmp / "song.wav"), "--checkpoint", str(tmp / "m4.ckpt"), "--out", str(tmp / "out"),
                "--device", device, "--batch-size", str(batch_size), "--shifts", str(shifts), "--quiet"]
         cmd += ["--segment", str(segment)] if segment else []
@@ -111,13 +120,17 @@ def before_segment() -> float:
 
 
 def child(minutes: float, device: str, batch_size: int, segment: float | None, shifts: int, no_cap: bool,
-          plain: bool) -> dict:
+          plain: bool, no_reuse: bool = False) -> dict:
     import psutil
     import torch
 
+    import waveunet_lit.separate
     from waveunet_lit.models import WaveUNet
     from waveunet_lit.audio import write_audio
     from waveunet_lit.separate import separate_file
+
+    if no_reuse:
+        waveunet_lit.separate.reuse_freed_memory = contextlib.nullcontext
 
     torch.manual_seed(0)
     model = WaveUNet.from_preset("M4").eval().to(device)
@@ -172,6 +185,7 @@ def main() -> None:
     p.add_argument("--compare", action="store_true", help="also run the former defaults (3 s tiles, batch 4), side by side")
     p.add_argument("--no-cap", action="store_true", help="no max_batch_samples cap (the former behaviour)")
     p.add_argument("--plain", action="store_true", help="the plain forward pass (WaveUNet.fast_inference = False)")
+    p.add_argument("--no-reuse", action="store_true", help="freed memory not reused from tile to tile (waveunet_lit.heap)")
     p.add_argument("--child", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--make-inputs", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -180,11 +194,11 @@ def main() -> None:
         return
     if args.child is not None:
         print(json.dumps(child(args.child, args.device, args.batch_size, args.segment, args.shifts, args.no_cap,
-                               args.plain)))
+                               args.plain, args.no_reuse)))
         return
     print(f"M4 (10.3 M parameters, 22.05 kHz, stereo), stereo 44.1 kHz songs, device {args.device}, "
           f"{os.cpu_count()} CPU core(s), {platform.processor() or platform.machine()}, batch {args.batch_size}, shifts {args.shifts}")
-    print(f"{'setting':>9}{'minutes':>8}{'wall s':>9}{'audio s/s':>11}{'x before':>10}{'peak RSS MB':>13}{'(sampled)':>11}"
+    print(f"{'setting':>12}{'minutes':>8}{'wall s':>9}{'audio s/s':>11}{'x before':>10}{'peak RSS MB':>13}{'(sampled)':>11}"
           f"{'RSS before':>12}{'song+stems MB':>15}{'load 1 min':>12}")
     base = [sys.executable, __file__, "--device", args.device, "--batch-size", str(args.batch_size), "--shifts", str(args.shifts)]
     seg = ["--segment", str(args.segment)] if args.segment else []
@@ -192,30 +206,31 @@ def main() -> None:
     if args.compare:
         old = ["--segment", repr(before_segment())]  # the tiles before this change: outputs twice the context
         settings = [("former", base + ["--segment", "3", "--no-cap", "--plain"]), ("before", base + old + ["--plain"]),
-                    ("fastpath", base + old), *settings, ("command", None)]
+                    ("fastpath", base + old), ("no-reuse", base + seg + ["--no-reuse"]), *settings,
+                    ("cmd-noreuse", False), ("command", True)]
     for minutes in args.minutes:
         walls = {}
         for name, cmd in settings:
             try:
-                if cmd is None:
-                    r = command(minutes, args.device, args.batch_size, args.segment, args.shifts)
+                if isinstance(cmd, bool):  # the whole command, with (True) or without freed memory reused
+                    r = command(minutes, args.device, args.batch_size, args.segment, args.shifts, reuse=cmd)
                 else:
                     done = subprocess.run(cmd + ["--child", str(minutes)], capture_output=True, text=True)
                     if done.returncode != 0:
                         raise RuntimeError(done.stderr[-2000:])
                     r = json.loads(done.stdout.strip().splitlines()[-1])
             except (RuntimeError, subprocess.CalledProcessError) as err:
-                print(f"{name:>9}{minutes:>8g} failed:\n{err}")
+                print(f"{name:>12}{minutes:>8g} failed:\n{err}")
                 continue
             load = os.getloadavg()[0]
             walls[name] = r["wall_s"]
             ratio = f"{walls['before'] / r['wall_s']:.2f}" if "before" in walls else "-"
             blank = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
-            print(f"{name:>9}{minutes:>8g}{r['wall_s']:>9.1f}{r['speed']:>11.2f}{ratio:>10}{r['peak_rss_mb']:>13.0f}"
+            print(f"{name:>12}{minutes:>8g}{r['wall_s']:>9.1f}{r['speed']:>11.2f}{ratio:>10}{r['peak_rss_mb']:>13.0f}"
                   f"{blank(r['peak_rss_sampled_mb']):>11}{blank(r['rss_before_mb']):>12}{r['song_and_stems_mb']:>15.0f}{load:>12.1f}"
                   + (f"   GPU peak {r['gpu_peak_mb']:.0f} MB" if r["gpu_peak_mb"] is not None else ""), flush=True)
     if args.compare:
-        print("x before: wall time of 'before' over this row's ('command' includes Python start, imports and "
+        print("x before: wall time of 'before' over this row's ('cmd-noreuse' and 'command' include Python start, imports and "
               "checkpoint loading, which the other rows leave out)")
 
 

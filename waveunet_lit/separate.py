@@ -41,6 +41,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .audio import model_device, model_dtype, read_audio, resample_into, to_channels, write_audio
+from .heap import reuse_freed_memory
 from .song_folders import remove_stale_partials, replace_folder, write_manifest
 from .wiener import wiener as wiener_filter
 
@@ -242,28 +243,29 @@ def separate(
     total = sum(t for _, t in passes)
     bar = tqdm(total=total, unit="tile", disable=not progress, leave=False)
     done = 0
-    for d, tiles in passes:
-        for b in range(0, tiles, batch_size):
-            ks = range(b, min(b + batch_size, tiles))
-            # 'valid' tile k's output starts at input position k * hop, so its input starts
-            # `offset` samples earlier; 'same' tiles' inputs and outputs coincide.
-            batch = torch.stack([_tile(x, k * hop - d - offset, n_in) for k in ks])  # (b, C, n_in)
-            y = model(batch)[..., :keep].float().cpu()  # (b, S, C, keep)
-            for k, y_k in zip(ks, y):
-                a = k * hop - d  # song position of the tile's first kept sample
-                lo, hi = max(a, 0), min(a + keep, T_model)
-                if lo >= hi:
-                    continue
-                if plan["overlap_add"]:
-                    w = window[lo - a : hi - a]  # (hi - lo,)
-                    acc[..., lo:hi] += y_k[..., lo - a : hi - a] * w
-                    weight[lo:hi] += w
-                else:
-                    acc[..., lo:hi] += y_k[..., lo - a : hi - a]
-            bar.update(len(ks))
-            done += len(ks)
-            if on_tiles is not None:
-                on_tiles(done, total)
+    with reuse_freed_memory():  # every tile allocates what the last freed: reuse its pages (glibc)
+        for d, tiles in passes:
+            for b in range(0, tiles, batch_size):
+                ks = range(b, min(b + batch_size, tiles))
+                # 'valid' tile k's output starts at input position k * hop, so its input starts
+                # `offset` samples earlier; 'same' tiles' inputs and outputs coincide.
+                batch = torch.stack([_tile(x, k * hop - d - offset, n_in) for k in ks])  # (b, C, n_in)
+                y = model(batch)[..., :keep].float().cpu()  # (b, S, C, keep)
+                for k, y_k in zip(ks, y):
+                    a = k * hop - d  # song position of the tile's first kept sample
+                    lo, hi = max(a, 0), min(a + keep, T_model)
+                    if lo >= hi:
+                        continue
+                    if plan["overlap_add"]:
+                        w = window[lo - a : hi - a]  # (hi - lo,)
+                        acc[..., lo:hi] += y_k[..., lo - a : hi - a] * w
+                        weight[lo:hi] += w
+                    else:
+                        acc[..., lo:hi] += y_k[..., lo - a : hi - a]
+                bar.update(len(ks))
+                done += len(ks)
+                if on_tiles is not None:
+                    on_tiles(done, total)
     bar.close()
     if plan["overlap_add"]:
         acc /= weight  # (S, C, T_model): weighted average over tiles and passes

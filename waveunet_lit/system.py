@@ -24,6 +24,7 @@ from torch import nn
 
 from .checkpoint import read_checkpoint
 from .config import describe, instantiate
+from .heap_callback import ReuseFreedMemory
 from .losses import MSELoss
 from .metrics import new_sdr
 from .models.common import center_crop
@@ -129,6 +130,11 @@ class Separator(L.LightningModule):
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         mix = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self.model(mix)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """Callbacks every trainer of this system gets, configs or not: freed memory reused
+        from step to step (:mod:`waveunet_lit.heap_callback`)."""
+        return [ReuseFreedMemory()]
 
     def configure_optimizers(self):
         optimizer = self.optimizer(self.parameters())
