@@ -3,8 +3,10 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --budget-minutes 10 --threads 1 --configs cpu_10min demo
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1  # and post-filtered
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --shifts 4
+    OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --high-band
     .venv/bin/python bench/quality.py --threads 2 --configs cpu_10min --seed 7       # another seed
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
+    .venv/bin/python bench/quality.py --rescore runs/quality/run_0 --wiener 1 --high-band  # saved weights, other rows
 
 1. The data: a rendered FluidSynth dataset (:mod:`waveunet_lit.data.render`), by default 60
    training songs and 8 held-out test songs of 30 s at 44.1 kHz, made on first use below the
@@ -29,7 +31,13 @@
    iterations of the multichannel Wiener filter (:mod:`waveunet_lit.wiener`): a second row.
    With ``--shifts N`` it is scored with ``N``-pass test-time shift averaging too
    (:func:`waveunet_lit.separate.separate`'s ``shifts``), alone and with the post-filter: up
-   to four rows, one training.
+   to four rows, one training. ``--high-band`` scores each of them once more with the band
+   above the model's Nyquist frequency shared out among the stems
+   (:mod:`waveunet_lit.high_band`; before the Wiener filter): up to eight rows.
+
+``--rescore RUN`` trains nothing: it scores the weights an earlier run saved
+(``RUN/<config>/weights.pt``, built from ``RUN/<config>/config.yaml``) on that run's test songs,
+with this run's ``--shifts`` / ``--wiener`` / ``--high-band`` rows, into a new run folder.
 
 The machine may be shared: the 1-minute load average is printed before and after every
 training, and the CPU seconds the training got (this process and its loader workers), since
@@ -54,6 +62,7 @@ from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.lightning_cli import WaveUNetCLI
 from waveunet_lit.data.render import QUALITY_TRAIN_SONGS, quality_root, render_dataset, render_quality_set
 from waveunet_lit.evaluate import evaluate
+from waveunet_lit.info import build_from_config
 
 #: Callbacks that need validation or write checkpoints: the bench scores the final weights.
 DROPPED_CALLBACKS = ("ModelCheckpoint", "EarlyStopping")
@@ -74,10 +83,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--wiener", type=int, default=0,
                    help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
+    p.add_argument("--high-band", action="store_true",
+                   help="also score every row with the band above the model's Nyquist frequency shared out (waveunet_lit.high_band)")
     p.add_argument("--shifts", type=int, default=0,
                    help="also score each trained model with this many passes of test-time shift averaging (more rows, same weights)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed_everything for every config (default: each config's own); runs of one recipe differ by a few tenths of a dB")
+    p.add_argument("--rescore", type=Path, default=None,
+                   help="train nothing: score the weights saved in an earlier run folder (RUN/<config>/weights.pt) again")
     p.add_argument("--smoke", action="store_true", help="tiny models, data and budget: checks the pipeline in seconds")
     args = p.parse_args(argv)
     if args.budget_minutes is None:
@@ -100,6 +113,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--shifts must be 0 (none) or >= 2 passes, got {args.shifts}")
     if args.root is not None and not (args.root / "test").is_dir():
         p.error(f"--root {args.root} has no test/ folder: expected a MUSDB18(-HQ) layout (train/, test/)")
+    if args.rescore is not None:
+        return rescore_args(p, args)
     try:  # the same name resolution as `waveunet fit -c NAME`
         args.configs = [Path(resolve_config_names(["fit", "-c", c])[2]) for c in args.configs]
     except FileNotFoundError as err:
@@ -108,6 +123,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if missing:
         p.error(f"config file(s) not found: {', '.join(missing)}")
     return args
+
+
+def rescore_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """``--rescore RUN``: the configs, dataset and budget of that run (its ``quality.json``)."""
+    report = args.rescore / "quality.json"
+    if not report.is_file():
+        p.error(f"--rescore {args.rescore} has no quality.json: expected a run folder of bench/quality.py")
+    if args.smoke or args.train_songs is not None:
+        p.error("--rescore scores an earlier run's weights on its test songs: it does not go with --smoke or --train-songs")
+    old = json.loads(report.read_text())
+    args.configs = sorted(w.parent / "config.yaml" for w in args.rescore.glob("*/weights.pt"))
+    if not args.configs:
+        p.error(f"--rescore {args.rescore} holds no <config>/weights.pt")
+    args.root = args.root or Path(old["root"])
+    args.budget_minutes, args.max_steps = old["budget_minutes"], old["max_steps"]
+    args.trained = {r["name"]: r["info"] for r in old["rows"]}
+    return args
+
+
+def rescore(config: Path, args: argparse.Namespace) -> dict:
+    """The weights an earlier run saved beside ``config``, as :func:`train` returns a model."""
+    model = build_from_config(config)
+    model.load_state_dict(torch.load(config.parent / "weights.pt", map_location="cpu"))
+    return {"model": model.eval(), "info": f"{args.trained.get(config.parent.name, 'no record')}; weights of {config.parent}"}
 
 
 def dataset(args: argparse.Namespace, run: Path) -> Path:
@@ -162,10 +201,9 @@ def train(config: Path, root: Path, folder: Path, args: argparse.Namespace) -> d
     seconds, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     model = system.model.eval()
     torch.save(model.state_dict(), folder / "weights.pt")  # the scored weights, to look at again
-    return {
-        "model": model, "steps": trainer.global_step, "seconds": seconds, "cpu_seconds": cpu, "load": (load_before, os.getloadavg()[0]),
-        "params": sum(p.numel() for p in model.parameters()), "rate": model.sample_rate,
-    }
+    params, load_after = sum(p.numel() for p in model.parameters()), os.getloadavg()[0]
+    return {"model": model, "info": f"{trainer.global_step} steps, {seconds:.0f} s ({cpu:.0f} CPU s), {params:,} params, "
+                                    f"{model.sample_rate} Hz, load {load_before:.1f}->{load_after:.1f}"}
 
 
 def sdr_row(name: str, median: dict, sources: list[str], irm_avg: float | None, info: str = "") -> dict:
@@ -185,14 +223,16 @@ def format_rows(rows: list[dict], sources: list[str]) -> str:
                                + f"  {r['info']}" for r in rows])
 
 
-def scorings(args: argparse.Namespace) -> list[tuple[int, int]]:
-    """``(shifts, wiener)`` of every scoring of a trained model, the plain one first.
+def scorings(args: argparse.Namespace) -> list[tuple[int, bool, int]]:
+    """``(shifts, high_band, wiener)`` of every scoring of a trained model, the plain one first.
 
     Example:
-        >>> scorings(argparse.Namespace(shifts=4, wiener=1))
-        [(0, 0), (4, 0), (0, 1), (4, 1)]
+        >>> scorings(argparse.Namespace(shifts=4, wiener=1, high_band=False))
+        [(0, False, 0), (4, False, 0), (0, False, 1), (4, False, 1)]
+        >>> scorings(argparse.Namespace(shifts=0, wiener=1, high_band=True))
+        [(0, False, 0), (0, True, 0), (0, False, 1), (0, True, 1)]
     """
-    return [(s, w) for w in sorted({0, args.wiener}) for s in sorted({0, args.shifts})]
+    return [(s, h, w) for w in sorted({0, args.wiener}) for h in sorted({False, args.high_band}) for s in sorted({0, args.shifts})]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,37 +248,40 @@ def main(argv: list[str] | None = None) -> int:
     run = args.out / f"run_{n}"
     run.mkdir()
     root = dataset(args, run)
-    names = [c.stem for c in args.configs]
+    names = [c.parent.name if args.rescore is not None else c.stem for c in args.configs]
     if len(set(names)) < len(names):
         raise SystemExit(f"error: two configs share the name {names}: rename one")
     results, references, sources = {}, None, None
     for config in args.configs:
-        print(f"training {config.stem} for {args.budget_minutes:g} min (load {os.getloadavg()[0]:.1f}) ...", flush=True)
-        torch.manual_seed(0)
-        trained = train(config, root, run / config.stem, args)
+        if args.rescore is not None:
+            name = config.parent.name
+            trained = rescore(config, args)
+        else:
+            name = config.stem
+            print(f"training {name} for {args.budget_minutes:g} min (load {os.getloadavg()[0]:.1f}) ...", flush=True)
+            torch.manual_seed(0)
+            trained = train(config, root, run / name, args)
         model = trained.pop("model")
-        scores = evaluate(model, root, out_dir=run / config.stem / "eval", max_tracks=args.max_tracks,
+        scores = evaluate(model, root, out_dir=run / name / "eval", max_tracks=args.max_tracks,
                           oracle="irm" if references is None else None)
         if scores["failed"]:
-            raise SystemExit(f"error: {config.stem}: test track(s) failed: {scores['failed']}")
+            raise SystemExit(f"error: {name}: test track(s) failed: {scores['failed']}")
         sources = scores["sources"]
         if references is None:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
-        results[config.stem] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
-        for shifts, wiener in scorings(args)[1:]:  # the same weights, shift-averaged and/or post-filtered
-            parts = [f"{k}{v}" for k, v in (("shifts", shifts), ("wiener", wiener)) if v]
-            label = "".join(" +" + part for part in parts)  # e.g. " +shifts4 +wiener1", in eval_shifts4_wiener1
-            again = evaluate(model, root, out_dir=run / config.stem / ("eval_" + "_".join(parts)),
-                             max_tracks=args.max_tracks, shifts=shifts, wiener=wiener)
+        results[name] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
+        for shifts, high_band, wiener in scorings(args)[1:]:  # the same weights, shift-averaged and/or post-filtered
+            parts = [f"shifts{shifts}"] * bool(shifts) + ["highband"] * high_band + [f"wiener{wiener}"] * bool(wiener)
+            label = "".join(" +" + part for part in parts)  # e.g. " +shifts4 +highband +wiener1", in eval_shifts4_highband_wiener1
+            again = evaluate(model, root, out_dir=run / name / ("eval_" + "_".join(parts)),
+                             max_tracks=args.max_tracks, shifts=shifts, wiener=wiener, high_band=high_band)
             if again["failed"]:
-                raise SystemExit(f"error: {config.stem}{label}: test track(s) failed: {again['failed']}")
-            results[config.stem + label] = {**results[config.stem], "median": again["median"]["model"], "tracks": len(again["tracks"])}
-        print(f"  {trained['steps']} steps in {trained['seconds']:.0f} s ({trained['cpu_seconds']:.0f} CPU s), load {trained['load'][0]:.1f} -> {trained['load'][1]:.1f}", flush=True)
+                raise SystemExit(f"error: {name}{label}: test track(s) failed: {again['failed']}")
+            results[name + label] = {**results[name], "median": again["median"]["model"], "tracks": len(again["tracks"])}
+        print(f"  {trained['info']}", flush=True)
 
     irm_avg = sdr_row("", references["oracle-irm"], sources, None)["avg"]
-    rows = [sdr_row(name, r["median"], sources, irm_avg,
-                    f"{r['steps']} steps, {r['seconds']:.0f} s ({r['cpu_seconds']:.0f} CPU s), {r['params']:,} params, {r['rate']} Hz, "
-                    f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}") for name, r in results.items()]
+    rows = [sdr_row(name, r["median"], sources, irm_avg, r["info"]) for name, r in results.items()]
     rows.append(sdr_row("mixture", references["mixture"], sources, irm_avg, "the mixture as every estimate"))
     rows.append(sdr_row("oracle-irm", references["oracle-irm"], sources, irm_avg, "ideal ratio mask (reads the true sources)"))
     tracks = min(r["tracks"] for r in results.values())

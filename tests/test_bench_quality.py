@@ -125,3 +125,43 @@ def test_default_dataset_folder_and_songs_follow_train_songs(train_songs, folder
     args = quality.parse_args([*flags, "--out", str(tmp_path)])
     assert quality.dataset(args, tmp_path / "run_0") == tmp_path / folder
     assert calls == [(tmp_path / folder, songs, 8, 30.0)]  # the same 8 test songs of 30 s for any number
+
+
+def test_high_band_rows_score_the_same_weights_with_the_band_shared_out(tmp_path, monkeypatch):
+    # the toy songs are at 44.1 kHz, the smoke demo model at 8 kHz: a band to share out
+    root = generate_toy_musdb(tmp_path / "data", train_tracks=3, test_tracks=1, seconds=3.0)
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = quality.main(["--smoke", "--max-steps", "2", "--root", str(root), "--configs", "demo",
+                             "--out", str(tmp_path / "runs"), "--wiener", "1", "--high-band"])
+    assert code == 0
+    run_dir = tmp_path / "runs" / "run_0" / "demo"
+    rows = {r["name"]: r for r in json.loads((tmp_path / "runs" / "run_0" / "quality.json").read_text())["rows"]}
+    assert {"demo", "demo +highband", "demo +wiener1", "demo +highband +wiener1"} <= set(rows)
+    for name, folder in (("demo +highband", "eval_highband"), ("demo +highband +wiener1", "eval_highband_wiener1")):
+        stored = json.loads((run_dir / folder / "results.json").read_text())
+        assert rows[name]["sdr"] == pytest.approx(stored["median"]["model"])
+        track = json.loads(next((run_dir / folder / "model" / "test").glob("*.json")).read_text())
+        assert track["waveunet"]["settings"]["high_band"] is True
+    assert rows["demo +highband"]["sdr"] != rows["demo"]["sdr"]  # the band was shared out: other stems
+    assert rows["demo +highband +wiener1"]["sdr"] != rows["demo +wiener1"]["sdr"]
+
+
+def test_rescore_scores_the_saved_weights_again_without_training(smoke, tmp_path, monkeypatch):
+    _, run_dir = smoke
+    before = {r["name"]: r for r in json.loads((run_dir / "quality.json").read_text())["rows"]}
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert quality.main(["--rescore", str(run_dir), "--out", str(tmp_path / "again"), "--wiener", "1"]) == 0
+    assert "training" not in out.getvalue()
+    rows = {r["name"]: r for r in json.loads((tmp_path / "again" / "run_0" / "quality.json").read_text())["rows"]}
+    assert set(rows) == {"demo", "demo +wiener1", "spec_unet", "spec_unet +wiener1", "mixture", "oracle-irm"}
+    for name in rows:  # the same weights and songs: the same scores
+        assert rows[name]["sdr"] == pytest.approx(before[name]["sdr"])
+    assert rows["demo"]["info"].startswith(before["demo"]["info"]) and str(run_dir / "demo") in rows["demo"]["info"]
+
+
+def test_rescore_needs_a_run_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        quality.parse_args(["--rescore", str(tmp_path), "--out", str(tmp_path)])
+    assert exit_.value.code == 2 and f"--rescore {tmp_path} has no quality.json" in capsys.readouterr().err

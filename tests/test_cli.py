@@ -55,6 +55,26 @@ def test_separate_writes_one_file_per_source(checkpoint, toy_root, tmp_path, cap
     assert abs(sum(stems) - heard)[1000:-1000].max() < 1e-3
 
 
+def test_separate_high_band_shares_out_what_the_8_khz_model_cannot_hear(checkpoint, toy_root, tmp_path):
+    import json
+
+    import numpy as np
+    import torchaudio.functional as AF
+
+    song = toy_root / "test" / "toy_000" / "mixture.wav"
+    assert main(["separate", str(song), "--checkpoint", str(checkpoint), "--out", str(tmp_path), "--high-band", "--quiet"]) == 0
+    assert json.loads((tmp_path / "mixture" / "manifest.json").read_text())["settings"]["high_band"] is True
+    mix = sf.read(song)[0]
+    total = sum(sf.read(tmp_path / "mixture" / f"{s}.wav")[0] for s in ("vocals", "drums", "bass", "other"))
+    heard = AF.resample(AF.resample(torch.from_numpy(mix.T), 44100, 8000), 8000, 44100).numpy().T
+    # without the fill the stems add up to `heard`; with it, to the whole song above 0.95 x 4 kHz
+    def above(x):  # energy of (T, C) above 3.9 kHz
+        spec = np.fft.rfft(x, axis=0)
+        return float((np.abs(spec[np.fft.rfftfreq(len(x), 1 / 44100) > 3900]) ** 2).sum())
+
+    assert above(total - mix) < 0.01 * above(heard - mix)
+
+
 def test_evaluate_prints_model_and_baseline(checkpoint, toy_root, tmp_path, capsys):
     code = main(["evaluate", "--checkpoint", str(checkpoint), "--root", str(toy_root), "--out", str(tmp_path), "--max-tracks", "1"])
     out = capsys.readouterr().out

@@ -234,6 +234,19 @@ def test_the_wiener_post_filter_is_a_setting_of_its_own(root, tmp_path, monkeypa
     assert not (tmp_path / "bad").exists()
 
 
+def test_the_high_band_fill_is_a_setting_of_its_own(root, tmp_path, monkeypatch):
+    half = WaveUNet(sources=SOURCES, channels=2, sample_rate=RATE // 2, levels=3, features=4).eval()  # hears up to 2 kHz
+    plain = evaluate(half, root, out_dir=tmp_path, max_tracks=1)
+    seen = []
+    real_separate = ev.separate
+    monkeypatch.setattr(ev, "separate", lambda *a, **k: seen.append(k["high_band"]) or real_separate(*a, **k))
+    filled = evaluate(half, root, out_dir=tmp_path, max_tracks=1, high_band=True)
+    assert seen == [True] and not filled["failed"]  # not the plain scores read back
+    assert filled["median"]["model"] != plain["median"]["model"]
+    data = json.loads((tmp_path / "model" / "test" / "toy_000.json").read_text())
+    assert data["waveunet"]["settings"]["high_band"] is True
+
+
 def test_another_checkpoint_into_the_same_out_is_refused_not_overwritten(root, tmp_path):
     first = tmp_path / "first.ckpt"
     evaluate(net(seed=0), root, out_dir=tmp_path / "out", max_tracks=1, checkpoint=first)

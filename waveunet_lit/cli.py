@@ -126,6 +126,8 @@ def _separate(argv: list[str]) -> int:
     p.add_argument("--shift-mode", choices=("fixed", "random"), default="fixed", help="evenly spaced or random shifts")
     p.add_argument("--seed", type=int, default=0, help="seed of the random shifts")
     p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none; 1 is usual)")
+    p.add_argument("--high-band", action="store_true",
+                   help="a model at a lower rate than the song: share the band above its Nyquist frequency among the stems")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.segment is not None and not (math.isfinite(args.segment) and args.segment > 0):
@@ -153,7 +155,8 @@ def _separate(argv: list[str]) -> int:
         try:
             paths = separate_file(model, file, args.out, ext=args.format, folder_name=name, manifest=manifest,
                                   segment=segment, batch_size=args.batch_size, overlap=args.overlap, shifts=args.shifts,
-                                  shift_mode=args.shift_mode, seed=args.seed, wiener=args.wiener, progress=progress)
+                                  shift_mode=args.shift_mode, seed=args.seed, wiener=args.wiener, high_band=args.high_band,
+                                  progress=progress)
             for path in paths:
                 print(path)
         except (OSError, ValueError, RuntimeError) as err:
@@ -184,6 +187,8 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging passes")
     p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none)")
+    p.add_argument("--high-band", action="store_true",
+                   help="share the band above the model's Nyquist frequency among the stems (see waveunet separate)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--min-gain", type=float, default=None,
                    help="exit with status 1 unless the model beats the mixture by this many dB on every source")
@@ -202,7 +207,8 @@ def _evaluate(argv: list[str]) -> int:
     segment = max(1, round(args.segment * model.sample_rate)) if args.segment and model is not None else None
     result = evaluate(
         model, args.root or default_toy_root(), out_dir=args.out, subset=args.subset, max_tracks=args.max_tracks,
-        segment=segment, batch_size=args.batch_size, shifts=args.shifts, wiener=args.wiener, metric=args.metric, oracle=args.oracle,
+        segment=segment, batch_size=args.batch_size, shifts=args.shifts, wiener=args.wiener, high_band=args.high_band,
+        metric=args.metric, oracle=args.oracle,
         estimates_dir=args.estimates, sources=tuple(args.sources) if args.sources else None,
         progress=not args.quiet and sys.stderr.isatty(), checkpoint=args.checkpoint,
     )

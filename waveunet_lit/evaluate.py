@@ -355,6 +355,7 @@ def method_settings(
     segment: int | None = None,
     shifts: int = 0,
     wiener: int = 0,
+    high_band: bool = False,
 ) -> dict[str, dict]:
     """What every scored method's numbers depend on, by method, in table order: the model (or
     the estimates folder), the mixture baseline, and the oracle when asked for. A stored score
@@ -370,6 +371,8 @@ def method_settings(
                  "segment": segment, "shifts": shifts}
         if wiener:  # only when used: scores stored before the post-filter existed stay valid
             first["wiener"] = wiener
+        if high_band:  # likewise
+            first["high_band"] = True
     else:
         # files on disk may change: a nonce means never reuse
         first = {"method": "estimates", "estimates_dir": str(Path(estimates_dir).resolve()), "nonce": time.time()}
@@ -536,6 +539,7 @@ def evaluate(
     batch_size: int = 4,
     shifts: int = 0,
     wiener: int = 0,
+    high_band: bool = False,
     metric: str = "torch",
     oracle: str | None = None,
     estimates_dir: str | Path | None = None,
@@ -559,6 +563,8 @@ def evaluate(
         shifts: test-time shift averaging passes (see :func:`~waveunet_lit.separate.separate`).
         wiener: EM iterations of the multichannel Wiener post-filter (see
             :func:`~waveunet_lit.separate.separate`); 0: none.
+        high_band: share the band above the model's Nyquist frequency among the stems (see
+            :func:`~waveunet_lit.separate.separate`).
         metric: ``"torch"`` (fast, on the model's device) or ``"museval"`` (the reference).
         oracle: ``"irm"`` adds the ideal ratio mask oracle; None leaves it out.
         estimates_dir: without a model, score stems separated elsewhere, laid out as museval's
@@ -596,13 +602,14 @@ def evaluate(
         raise FileNotFoundError(f"estimates folder not found: {Path(estimates_dir, subset)} (expected <track>/<source>.wav inside)")
     entries = _open_tracks(root, subset, sources)[:max_tracks]
     device = model_device(model) if model is not None else None
-    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts, wiener)
+    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts, wiener, high_band)
     check_same_method(out, subset, settings)
     if out is not None:  # only now that every input is checked
         _require_writable(out)
     checkpoint = str(Path(checkpoint).resolve()) if checkpoint is not None else None
     methods = list(settings)
-    separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "wiener": wiener, "progress": progress}
+    separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "wiener": wiener, "high_band": high_band,
+                     "progress": progress}
 
     rows: list[dict] = []
     failed: dict[str, str] = {}

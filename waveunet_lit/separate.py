@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from .audio import model_device, model_dtype, read_audio, resample_into, to_channels, write_audio
 from .heap import reuse_freed_memory
+from .high_band import fill_high_band
 from .song_folders import remove_stale_partials, replace_folder, write_manifest
 from .wiener import wiener as wiener_filter
 
@@ -161,6 +162,7 @@ def separate(
     on_tiles: Callable[[int, int], None] | None = None,
     max_batch_samples: int | None = 2**19,
     wiener: int = 0,
+    high_band: bool = False,
 ) -> torch.Tensor:
     """Separate one song.
 
@@ -189,6 +191,10 @@ def separate(
         wiener: EM iterations of the multichannel Wiener post-filter
             (:func:`waveunet_lit.wiener.wiener`) on the stems at the song's rate: they then
             add up to the song. 0: none.
+        high_band: when the model works at a lower rate than the song, share the band above
+            its Nyquist frequency (which its stems miss) among the stems as they share the
+            band just below (:func:`waveunet_lit.high_band.fill_high_band`); before the
+            Wiener post-filter.
 
     Returns:
         ``(S, C, T)`` float32 on the CPU: one estimate per source, same rate, channels and
@@ -279,6 +285,8 @@ def separate(
         est = acc  # (S, C, T)
     if C != C_in:  # back to the song's channels, by the same rule
         est = to_channels(est, C_in).contiguous()  # (S, C_in, T)
+    if high_band and model.sample_rate < rate:
+        est = fill_high_band(est, mix.cpu(), rate, cutoff=model.sample_rate / 2)  # (S, C_in, T)
     if wiener:
         est = wiener_filter(est, mix.cpu(), iterations=wiener)  # (S, C_in, T), on the CPU
     return est
