@@ -68,6 +68,27 @@ def test_the_wiener_option_post_filters_the_stems(make_client, tmp_path, django_
     assert "Wiener filter" not in client.get(f"/jobs/{jobs['plain.wav'].pk}/").content.decode()
 
 
+def test_the_high_band_option_shares_out_what_the_model_cannot_hear(make_client, tmp_path, django_capture_on_commit_callbacks):
+    client = make_client("alice")
+    with django_capture_on_commit_callbacks(execute=True):  # a 16 kHz song, the 8 kHz demo model
+        upload(client, tmp_path, name="plain.wav", rate=16000)
+        upload(client, tmp_path, name="filled.wav", rate=16000, fields={"high_band": "on"})
+    jobs = {job.title: job for job in Job.objects.all()}
+    assert [jobs[t].status for t in ("plain.wav", "filled.wav")] == ["done", "done"]
+    assert (jobs["plain.wav"].high_band, jobs["filled.wav"].high_band) == (False, True)
+    song, _ = sf.read(files.song_path(jobs["filled.wav"]))  # (T, C)
+    freqs = np.fft.rfftfreq(len(song), 1 / 16000)
+
+    def above(x):  # energy of (T, C) above 3.9 kHz
+        return float((np.abs(np.fft.rfft(x, axis=0)[freqs > 3900]) ** 2).sum())
+
+    rests = {t: above(sum(sf.read(files.stem_path(job, s))[0] for s in SOURCES) - song) for t, job in jobs.items()}
+    assert rests["filled.wav"] < 0.01 * rests["plain.wav"]  # the clicks' high band is in the stems now
+    assert "high band" in client.get(f"/jobs/{jobs['filled.wav'].pk}/").content.decode()
+    assert "high band" not in client.get(f"/jobs/{jobs['plain.wav'].pk}/").content.decode()
+    assert 'name="high_band" id="high_band" checked' in client.get("/upload/").content.decode()  # on unless unticked
+
+
 def test_progress_advances_through_the_tile_callback(make_client, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
     seen = []
     real_update = tasks._update

@@ -29,6 +29,7 @@ class Job(models.Model):
     model_name = models.CharField(max_length=200, help_text="checkpoint file name in the models folder")
     shifts = models.PositiveSmallIntegerField(default=0)
     wiener = models.BooleanField(default=False, help_text="stems post-filtered by one EM iteration of the multichannel Wiener filter")
+    high_band = models.BooleanField(default=False, help_text="the band above the model's Nyquist frequency shared out among the stems")
     duration = models.FloatField(help_text="seconds")
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()

@@ -120,7 +120,8 @@ def separate_job(job_id: str) -> str:
             _update(job_id, progress=5 + 85 * done // total, heartbeat=timezone.now())
 
         # two tiles a batch: progress and the cancel check come often, at little cost in speed
-        stems = separate(model, mix, rate, shifts=job.shifts, wiener=int(job.wiener), batch_size=2, on_tiles=on_tiles)  # (S, C, T)
+        stems = separate(model, mix, rate, shifts=job.shifts, wiener=int(job.wiener), high_band=job.high_band,
+                         batch_size=2, on_tiles=on_tiles)  # (S, C, T)
         del mix
         # everything goes to a hidden folder first and appears as stems/ in one rename
         partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=folder))

@@ -63,6 +63,8 @@ class UploadForm(forms.Form):
     shifts = forms.IntegerField(min_value=0, initial=0, help_text="test-time shift averaging: more passes, slower, a little better")
     wiener = forms.BooleanField(required=False, initial=False,
                                 help_text="multichannel Wiener post-filter: the stems then add up to the song")
+    high_band = forms.BooleanField(required=False, initial=True,
+                                   help_text="a model at a lower rate than the song: share the band above its Nyquist frequency among the stems")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,6 +149,7 @@ def _create_job(request, form) -> Job:
         with transaction.atomic():
             job = Job.objects.create(owner=request.user, title=title, input_ext=ext, model_name=info.name,
                                      shifts=form.cleaned_data["shifts"], wiener=form.cleaned_data["wiener"],
+                                     high_band=form.cleaned_data["high_band"],
                                      sources=list(info.sources), **audio)
             folder = files.job_dir(job)
             folder.mkdir(parents=True)
