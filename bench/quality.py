@@ -218,8 +218,9 @@ def format_rows(rows: list[dict], sources: list[str]) -> str:
     def f(v):
         return f"{v:8.2f}" if v is not None else f"{'n/a':>8}"
 
-    head = f"{'method':<28}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
-    return "\n".join([head] + [f"{r['name']:<28}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
+    w = max([28] + [len(r["name"]) + 2 for r in rows])  # the method column: "cpu_10min +shifts4 +highband +wiener1" too
+    head = f"{'method':<{w}}" + "".join(f"{s:>8}" for s in sources) + f"{'avg':>8}{'gap':>8}  run"
+    return "\n".join([head] + [f"{r['name']:<{w}}" + "".join(f(r["sdr"][s]) for s in sources) + f(r["avg"]) + f(r["gap_to_irm"])
                                + f"  {r['info']}" for r in rows])
 
 
