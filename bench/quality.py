@@ -249,16 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     run = args.out / f"run_{n}"
     run.mkdir()
     root = dataset(args, run)
-    names = [c.parent.name if args.rescore is not None else c.stem for c in args.configs]
+    names = [c.parent.name if args.rescore is not None else c.stem for c in args.configs]  # rescored: RUN/<name>/config.yaml
     if len(set(names)) < len(names):
         raise SystemExit(f"error: two configs share the name {names}: rename one")
     results, references, sources = {}, None, None
-    for config in args.configs:
+    for config, name in zip(args.configs, names):
         if args.rescore is not None:
-            name = config.parent.name
             trained = rescore(config, args)
         else:
-            name = config.stem
             print(f"training {name} for {args.budget_minutes:g} min (load {os.getloadavg()[0]:.1f}) ...", flush=True)
             torch.manual_seed(0)
             trained = train(config, root, run / name, args)
