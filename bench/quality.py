@@ -4,6 +4,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1  # and post-filtered
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --shifts 4
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --high-band
+    .venv/bin/python bench/quality.py --rescore runs/quality/run_0 --wiener 1 --wiener-fft 8192  # the filter's frame
     .venv/bin/python bench/quality.py --threads 2 --configs cpu_10min --seed 7       # another seed
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
     .venv/bin/python bench/quality.py --rescore runs/quality/run_0 --wiener 1 --high-band  # saved weights, other rows
@@ -34,10 +35,11 @@
    to four rows, one training. ``--high-band`` scores each of them once more with the band
    above the model's Nyquist frequency shared out among the stems
    (:mod:`waveunet_lit.high_band`; before the Wiener filter): up to eight rows.
+   ``--wiener-fft N`` sets the filter's STFT frame (default 4096 samples, 93 ms at 44.1 kHz).
 
 ``--rescore RUN`` trains nothing: it scores the weights an earlier run saved
 (``RUN/<config>/weights.pt``, built from ``RUN/<config>/config.yaml``) on that run's test songs,
-with this run's ``--shifts`` / ``--wiener`` / ``--high-band`` rows, into a new run folder.
+with this run's ``--shifts`` / ``--wiener`` / ``--wiener-fft`` / ``--high-band`` rows, into a new run folder.
 
 The machine may be shared: the 1-minute load average is printed before and after every
 training, and the CPU seconds the training got (this process and its loader workers), since
@@ -83,6 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--wiener", type=int, default=0,
                    help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
+    p.add_argument("--wiener-fft", type=int, default=4096,
+                   help="the post-filter's STFT frame in samples at the songs' rate (default 4096; rows then read wiener1fft8192, say)")
     p.add_argument("--high-band", action="store_true",
                    help="also score every row with the band above the model's Nyquist frequency shared out (waveunet_lit.high_band)")
     p.add_argument("--shifts", type=int, default=0,
@@ -109,6 +113,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
+    if args.wiener_fft < 4 or args.wiener_fft % 4:
+        p.error(f"--wiener-fft must be a multiple of 4 samples, got {args.wiener_fft}")
     if args.shifts < 0 or args.shifts == 1:
         p.error(f"--shifts must be 0 (none) or >= 2 passes, got {args.shifts}")
     if args.root is not None and not (args.root / "test").is_dir():
@@ -270,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
         results[name] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
         for shifts, high_band, wiener in scorings(args)[1:]:  # the same weights, shift-averaged and/or post-filtered
-            parts = [f"shifts{shifts}"] * bool(shifts) + ["highband"] * high_band + [f"wiener{wiener}"] * bool(wiener)
+            fft = f"fft{args.wiener_fft}" if args.wiener_fft != 4096 else ""
+            parts = [f"shifts{shifts}"] * bool(shifts) + ["highband"] * high_band + [f"wiener{wiener}{fft}"] * bool(wiener)
             label = "".join(" +" + part for part in parts)  # e.g. " +shifts4 +highband +wiener1", in eval_shifts4_highband_wiener1
             again = evaluate(model, root, out_dir=run / name / ("eval_" + "_".join(parts)),
-                             max_tracks=args.max_tracks, shifts=shifts, wiener=wiener, high_band=high_band)
+                             max_tracks=args.max_tracks, shifts=shifts, wiener=wiener, high_band=high_band,
+                             wiener_fft=args.wiener_fft)
             if again["failed"]:
                 raise SystemExit(f"error: {name}{label}: test track(s) failed: {again['failed']}")
             results[name + label] = {**results[name], "median": again["median"]["model"], "tracks": len(again["tracks"])}

@@ -102,6 +102,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped_and_the_seed_record
         (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
         (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
         (["--shifts", "1"], "--shifts must be 0 (none) or >= 2 passes, got 1"),
+        (["--wiener-fft", "4095"], "--wiener-fft must be a multiple of 4 samples, got 4095"),
         (["--train-songs", "0"], "--train-songs must be >= 1, got 0"),
         (["--train-songs", "240", "--smoke"], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
         (["--train-songs", "240", "--root", "."], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
@@ -159,6 +160,21 @@ def test_rescore_scores_the_saved_weights_again_without_training(smoke, tmp_path
     for name in rows:  # the same weights and songs: the same scores
         assert rows[name]["sdr"] == pytest.approx(before[name]["sdr"])
     assert rows["demo"]["info"].startswith(before["demo"]["info"]) and str(run_dir / "demo") in rows["demo"]["info"]
+
+
+def test_rescore_with_another_wiener_frame_names_its_rows(smoke, tmp_path, monkeypatch):
+    _, run_dir = smoke
+    before = {r["name"]: r for r in json.loads((run_dir / "quality.json").read_text())["rows"]}
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert quality.main(["--rescore", str(run_dir), "--out", str(tmp_path / "again"), "--wiener", "1",
+                             "--wiener-fft", "1024", "--max-tracks", "1"]) == 0
+    again = tmp_path / "again" / "run_0"
+    rows = {r["name"]: r for r in json.loads((again / "quality.json").read_text())["rows"]}
+    assert {"demo +wiener1fft1024", "spec_unet +wiener1fft1024"} <= set(rows) and "demo +wiener1" not in rows
+    track = json.loads(next((again / "demo" / "eval_wiener1fft1024" / "model" / "test").glob("*.json")).read_text())
+    assert track["waveunet"]["settings"]["wiener_fft"] == 1024
+    assert rows["demo +wiener1fft1024"]["sdr"] != before["demo +wiener1"]["sdr"]
 
 
 def test_rescore_needs_a_run_folder(tmp_path, capsys):

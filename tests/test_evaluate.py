@@ -234,6 +234,22 @@ def test_the_wiener_post_filter_is_a_setting_of_its_own(root, tmp_path, monkeypa
     assert not (tmp_path / "bad").exists()
 
 
+def test_the_wiener_frame_is_a_setting_of_its_own(root, tmp_path, monkeypatch):
+    evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1, wiener=1)
+    stored = json.loads((tmp_path / "model" / "test" / "toy_000.json").read_text())["waveunet"]["settings"]
+    assert "wiener_fft" not in stored  # the default frame: filtered scores stored before the option stay valid
+    seen = []
+    real_separate = ev.separate
+    monkeypatch.setattr(ev, "separate", lambda *a, **k: seen.append(k["wiener_fft"]) or real_separate(*a, **k))
+    longer = evaluate(net(seed=0), root, out_dir=tmp_path, max_tracks=1, wiener=1, wiener_fft=8192)
+    assert seen == [8192] and not longer["failed"]  # separated again, not read back
+    data = json.loads((tmp_path / "model" / "test" / "toy_000.json").read_text())
+    assert data["waveunet"]["settings"]["wiener_fft"] == 8192
+    with pytest.raises(ValueError, match="wiener_fft must be a multiple of 4 samples .*, got 1000.5"):
+        evaluate(net(seed=0), root, out_dir=tmp_path / "bad", max_tracks=1, wiener=1, wiener_fft=1000.5)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_the_high_band_fill_is_a_setting_of_its_own(root, tmp_path, monkeypatch):
     half = WaveUNet(sources=SOURCES, channels=2, sample_rate=RATE // 2, levels=3, features=4).eval()  # hears up to 2 kHz
     plain = evaluate(half, root, out_dir=tmp_path, max_tracks=1)

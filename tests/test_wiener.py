@@ -95,6 +95,21 @@ def test_separate_applies_it_at_the_songs_rate():
         separate(net, mix, rate=11025, wiener=-1)
 
 
+def test_separate_passes_the_filters_frame_on_and_checks_it_first(monkeypatch):
+    from waveunet_lit.models import WaveUNet
+
+    net = WaveUNet(sources=("vocals", "accompaniment"), channels=2, sample_rate=8000, levels=3, features=4).eval()
+    mix = torch.randn(2, 11025, generator=torch.Generator().manual_seed(3))
+    plain = separate(net, mix, rate=11025)
+    short = separate(net, mix, rate=11025, wiener=1, wiener_fft=512)
+    assert torch.allclose(short, wiener(plain, mix, n_fft=512))
+    assert not torch.allclose(short, wiener(plain, mix))  # not the default 4096 frame
+    monkeypatch.setattr(net, "forward", lambda x: pytest.fail("the model ran before the frame was checked"))
+    for bad in (0, 6, -4):
+        with pytest.raises(ValueError, match=f"wiener_fft must be a multiple of 4 samples .*, got {bad}"):
+            separate(net, mix, rate=11025, wiener=1, wiener_fft=bad)
+
+
 @pytest.mark.parametrize(
     "estimates, mix, kwargs, message",
     [

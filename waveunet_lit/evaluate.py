@@ -356,6 +356,7 @@ def method_settings(
     shifts: int = 0,
     wiener: int = 0,
     high_band: bool = False,
+    wiener_fft: int = 4096,
 ) -> dict[str, dict]:
     """What every scored method's numbers depend on, by method, in table order: the model (or
     the estimates folder), the mixture baseline, and the oracle when asked for. A stored score
@@ -371,6 +372,8 @@ def method_settings(
                  "segment": segment, "shifts": shifts}
         if wiener:  # only when used: scores stored before the post-filter existed stay valid
             first["wiener"] = wiener
+            if wiener_fft != 4096:  # likewise: the frame every earlier filtered score used
+                first["wiener_fft"] = wiener_fft
         if high_band:  # likewise
             first["high_band"] = True
     else:
@@ -540,6 +543,7 @@ def evaluate(
     shifts: int = 0,
     wiener: int = 0,
     high_band: bool = False,
+    wiener_fft: int = 4096,
     metric: str = "torch",
     oracle: str | None = None,
     estimates_dir: str | Path | None = None,
@@ -564,6 +568,8 @@ def evaluate(
         wiener: EM iterations of the multichannel Wiener post-filter (see
             :func:`~waveunet_lit.separate.separate`); 0: none.
         high_band: share the band above the model's Nyquist frequency among the stems (see
+            :func:`~waveunet_lit.separate.separate`).
+        wiener_fft: the post-filter's STFT frame in samples (see
             :func:`~waveunet_lit.separate.separate`).
         metric: ``"torch"`` (fast, on the model's device) or ``"museval"`` (the reference).
         oracle: ``"irm"`` adds the ideal ratio mask oracle; None leaves it out.
@@ -595,6 +601,8 @@ def evaluate(
         raise ValueError(f"oracle must be None or 'irm', got {oracle!r}")
     if shifts < 0 or wiener < 0:
         raise ValueError(f"shifts and wiener must be >= 0, got {shifts} and {wiener}")
+    if wiener_fft < 4 or wiener_fft % 4:
+        raise ValueError(f"wiener_fft must be a multiple of 4 samples (the hop is a quarter of it), got {wiener_fft}")
     sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None
@@ -602,14 +610,14 @@ def evaluate(
         raise FileNotFoundError(f"estimates folder not found: {Path(estimates_dir, subset)} (expected <track>/<source>.wav inside)")
     entries = _open_tracks(root, subset, sources)[:max_tracks]
     device = model_device(model) if model is not None else None
-    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts, wiener, high_band)
+    settings = method_settings(model, estimates_dir, sources, metric, oracle, segment, shifts, wiener, high_band, wiener_fft)
     check_same_method(out, subset, settings)
     if out is not None:  # only now that every input is checked
         _require_writable(out)
     checkpoint = str(Path(checkpoint).resolve()) if checkpoint is not None else None
     methods = list(settings)
     separate_args = {"segment": segment, "batch_size": batch_size, "shifts": shifts, "wiener": wiener, "high_band": high_band,
-                     "progress": progress}
+                     "wiener_fft": wiener_fft, "progress": progress}
 
     rows: list[dict] = []
     failed: dict[str, str] = {}
