@@ -64,6 +64,7 @@ from waveunet_lit.config import load_config, model_flags, model_node, small_args
 from waveunet_lit.lightning_cli import WaveUNetCLI
 from waveunet_lit.data.render import QUALITY_TRAIN_SONGS, quality_root, render_dataset, render_quality_set
 from waveunet_lit.evaluate import evaluate
+from waveunet_lit.wiener import FRAME, frame_problem
 from waveunet_lit.info import build_from_config
 
 #: Callbacks that need validation or write checkpoints: the bench scores the final weights.
@@ -113,8 +114,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if args.wiener_fft < 4 or args.wiener_fft % 4:
-        p.error(f"--wiener-fft must be a multiple of 4 samples, got {args.wiener_fft}")
+    if frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
     if args.shifts < 0 or args.shifts == 1:
         p.error(f"--shifts must be 0 (none) or >= 2 passes, got {args.shifts}")
     if args.root is not None and not (args.root / "test").is_dir():
@@ -275,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         if references is None:
             references = {m: scores["median"][m] for m in ("mixture", "oracle-irm")}
         results[name] = {**trained, "median": scores["median"]["model"], "tracks": len(scores["tracks"])}
+        fft = f"fft{args.wiener_fft}" if args.wiener_fft != FRAME else ""  # in the filtered rows' names
         for shifts, high_band, wiener in scorings(args)[1:]:  # the same weights, shift-averaged and/or post-filtered
-            fft = f"fft{args.wiener_fft}" if args.wiener_fft != 4096 else ""
             parts = [f"shifts{shifts}"] * bool(shifts) + ["highband"] * high_band + [f"wiener{wiener}{fft}"] * bool(wiener)
             label = "".join(" +" + part for part in parts)  # e.g. " +shifts4 +highband +wiener1", in eval_shifts4_highband_wiener1
             again = evaluate(model, root, out_dir=run / name / ("eval_" + "_".join(parts)),

@@ -102,7 +102,7 @@ def test_checkpoint_and_early_stopping_callbacks_are_dropped_and_the_seed_record
         (["--max-steps", "0"], "--max-steps must be >= 1 (or -1: no limit), got 0"),
         (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
         (["--shifts", "1"], "--shifts must be 0 (none) or >= 2 passes, got 1"),
-        (["--wiener-fft", "4095"], "--wiener-fft must be a multiple of 4 samples, got 4095"),
+        (["--wiener-fft", "4095"], "--wiener-fft must be a multiple of 4 samples (the hop is a quarter of it), got 4095"),
         (["--train-songs", "0"], "--train-songs must be >= 1, got 0"),
         (["--train-songs", "240", "--smoke"], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),
         (["--train-songs", "240", "--root", "."], "--train-songs sets the default rendered set: it does not go with --root or --smoke"),

@@ -36,7 +36,7 @@ def _run(argv, capsys) -> tuple[int, str]:
     (["--overlap", "0.95"], "--overlap must be between 0 and 0.9, got 0.95"),
     (["--shifts", "-1"], "--shifts must be >= 0, got -1"),
     (["--wiener", "-1"], "--wiener must be >= 0 EM iterations, got -1"),
-    (["--wiener-fft", "1001"], "--wiener-fft must be a multiple of 4 samples, got 1001"),
+    (["--wiener-fft", "1001"], "--wiener-fft must be a multiple of 4 samples (the hop is a quarter of it), got 1001"),
 ])
 def test_separate_checks_its_arguments_before_reading_anything(flags, message, song, tmp_path, capsys):
     out = tmp_path / "out"
@@ -50,7 +50,7 @@ def test_separate_checks_its_arguments_before_reading_anything(flags, message, s
     (["--max-tracks", "0"], "--max-tracks must be >= 1, got 0"),
     (["--segment", "nan"], "--segment must be a positive number of seconds"),
     (["--root", "/no/such/musdb"], "--root /no/such/musdb is not a folder"),
-    (["--wiener-fft", "2"], "--wiener-fft must be a multiple of 4 samples, got 2"),
+    (["--wiener-fft", "2"], "--wiener-fft must be a multiple of 4 samples (the hop is a quarter of it), got 2"),
 ])
 def test_evaluate_checks_its_arguments_before_writing(flags, message, tmp_path, capsys):
     out = tmp_path / "out"

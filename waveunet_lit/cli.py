@@ -105,6 +105,7 @@ def _shipped_config_path(value: str) -> str:
 def _separate(argv: list[str]) -> int:
     from .checkpoint import load_model
     from .separate import separate_file
+    from .wiener import frame_problem
     from .song_folders import file_digest, plan_folders
 
     p = argparse.ArgumentParser(
@@ -142,8 +143,8 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if args.wiener_fft < 4 or args.wiener_fft % 4:
-        p.error(f"--wiener-fft must be a multiple of 4 samples, got {args.wiener_fft}")
+    if frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
     folders = plan_folders(args.files)  # decided before any work; a bad name fails here
     for file, name in folders.items():
         if name != file.stem:
@@ -173,6 +174,7 @@ def _evaluate(argv: list[str]) -> int:
     from .checkpoint import load_model
     from .data.toy import default_toy_root
     from .evaluate import evaluate, format_table
+    from .wiener import frame_problem
 
     p = argparse.ArgumentParser(prog="waveunet evaluate", description="Score a model on a MUSDB18-layout test set.")
     what = p.add_mutually_exclusive_group(required=True)
@@ -206,8 +208,8 @@ def _evaluate(argv: list[str]) -> int:
         p.error(f"--batch-size must be >= 1 and --shifts >= 0, got {args.batch_size} and {args.shifts}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if args.wiener_fft < 4 or args.wiener_fft % 4:
-        p.error(f"--wiener-fft must be a multiple of 4 samples, got {args.wiener_fft}")
+    if frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
     if args.root is not None and not Path(args.root).is_dir():
         p.error(f"--root {args.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ layout (train/, test/)")
     model = load_model(args.checkpoint, map_location=args.device) if args.checkpoint else None

@@ -37,6 +37,7 @@ from .report import aggregate, format_table, frames_table, write_report
 from .atomic import atomic_path
 from .audio import model_device, read_audio
 from .separate import separate
+from .wiener import FRAME, frame_problem
 
 __all__ = [
     "evaluate", "format_table", "score_track", "check_estimates", "ideal_ratio_mask", "METRICS",
@@ -356,7 +357,7 @@ def method_settings(
     shifts: int = 0,
     wiener: int = 0,
     high_band: bool = False,
-    wiener_fft: int = 4096,
+    wiener_fft: int = FRAME,
 ) -> dict[str, dict]:
     """What every scored method's numbers depend on, by method, in table order: the model (or
     the estimates folder), the mixture baseline, and the oracle when asked for. A stored score
@@ -372,7 +373,7 @@ def method_settings(
                  "segment": segment, "shifts": shifts}
         if wiener:  # only when used: scores stored before the post-filter existed stay valid
             first["wiener"] = wiener
-            if wiener_fft != 4096:  # likewise: the frame every earlier filtered score used
+            if wiener_fft != FRAME:  # likewise: the frame every earlier filtered score used
                 first["wiener_fft"] = wiener_fft
         if high_band:  # likewise
             first["high_band"] = True
@@ -543,7 +544,7 @@ def evaluate(
     shifts: int = 0,
     wiener: int = 0,
     high_band: bool = False,
-    wiener_fft: int = 4096,
+    wiener_fft: int = FRAME,
     metric: str = "torch",
     oracle: str | None = None,
     estimates_dir: str | Path | None = None,
@@ -601,8 +602,8 @@ def evaluate(
         raise ValueError(f"oracle must be None or 'irm', got {oracle!r}")
     if shifts < 0 or wiener < 0:
         raise ValueError(f"shifts and wiener must be >= 0, got {shifts} and {wiener}")
-    if wiener_fft < 4 or wiener_fft % 4:
-        raise ValueError(f"wiener_fft must be a multiple of 4 samples (the hop is a quarter of it), got {wiener_fft}")
+    if frame_problem(wiener_fft):
+        raise ValueError(f"wiener_fft {frame_problem(wiener_fft)}")
     sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None

@@ -44,7 +44,7 @@ from .audio import model_device, model_dtype, read_audio, resample_into, to_chan
 from .heap import reuse_freed_memory
 from .high_band import fill_high_band
 from .song_folders import remove_stale_partials, replace_folder, write_manifest
-from .wiener import wiener as wiener_filter
+from .wiener import FRAME, frame_problem, wiener as wiener_filter
 
 # read_audio and write_audio live in waveunet_lit.audio (importable from here too: separate_file
 # and the web app use them).
@@ -163,7 +163,7 @@ def separate(
     max_batch_samples: int | None = 2**19,
     wiener: int = 0,
     high_band: bool = False,
-    wiener_fft: int = 4096,
+    wiener_fft: int = FRAME,
 ) -> torch.Tensor:
     """Separate one song.
 
@@ -221,8 +221,8 @@ def separate(
         raise ValueError(f"shifts must be >= 0, got {shifts}")
     if wiener < 0:
         raise ValueError(f"wiener must be >= 0 iterations, got {wiener}")
-    if wiener_fft < 4 or wiener_fft % 4:
-        raise ValueError(f"wiener_fft must be a multiple of 4 samples (the hop is a quarter of it), got {wiener_fft}")
+    if frame_problem(wiener_fft):
+        raise ValueError(f"wiener_fft {frame_problem(wiener_fft)}")
     C_in, T = mix.shape
     device, dtype = model_device(model), model_dtype(model)
     x = to_channels(mix, model.channels)  # (C, T)
