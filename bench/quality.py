@@ -6,6 +6,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --threads 1 --configs cpu_10min --wiener 1 --high-band
     .venv/bin/python bench/quality.py --rescore runs/quality/run_0 --wiener 1 --wiener-fft 8192  # the filter's frame
     .venv/bin/python bench/quality.py --threads 2 --configs cpu_10min --seed 7       # another seed
+    OMP_NUM_THREADS=2 .venv/bin/python bench/quality.py --threads 2 --train-songs 240 --configs cpu_10min --shifts 4 --wiener 1 --high-band  # its figures
     .venv/bin/python bench/quality.py --smoke                       # the whole pipeline in seconds
     .venv/bin/python bench/quality.py --rescore runs/quality/run_0 --wiener 1 --high-band  # saved weights, other rows
 
