@@ -115,8 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--threads must be >= 1, got {args.threads}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if frame_problem(args.wiener_fft):
-        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
+    if problem := frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {problem}")
     if args.shifts < 0 or args.shifts == 1:
         p.error(f"--shifts must be 0 (none) or >= 2 passes, got {args.shifts}")
     if args.root is not None and not (args.root / "test").is_dir():

@@ -143,8 +143,8 @@ def _separate(argv: list[str]) -> int:
         p.error(f"--shifts must be >= 0, got {args.shifts}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if frame_problem(args.wiener_fft):
-        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
+    if problem := frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {problem}")
     folders = plan_folders(args.files)  # decided before any work; a bad name fails here
     for file, name in folders.items():
         if name != file.stem:
@@ -208,8 +208,8 @@ def _evaluate(argv: list[str]) -> int:
         p.error(f"--batch-size must be >= 1 and --shifts >= 0, got {args.batch_size} and {args.shifts}")
     if args.wiener < 0:
         p.error(f"--wiener must be >= 0 EM iterations, got {args.wiener}")
-    if frame_problem(args.wiener_fft):
-        p.error(f"--wiener-fft {frame_problem(args.wiener_fft)}")
+    if problem := frame_problem(args.wiener_fft):
+        p.error(f"--wiener-fft {problem}")
     if args.root is not None and not Path(args.root).is_dir():
         p.error(f"--root {args.root} is not a folder: expected a MUSDB18 / MUSDB18-HQ layout (train/, test/)")
     model = load_model(args.checkpoint, map_location=args.device) if args.checkpoint else None

@@ -602,8 +602,8 @@ def evaluate(
         raise ValueError(f"oracle must be None or 'irm', got {oracle!r}")
     if shifts < 0 or wiener < 0:
         raise ValueError(f"shifts and wiener must be >= 0, got {shifts} and {wiener}")
-    if frame_problem(wiener_fft):
-        raise ValueError(f"wiener_fft {frame_problem(wiener_fft)}")
+    if problem := frame_problem(wiener_fft):
+        raise ValueError(f"wiener_fft {problem}")
     sources = evaluation_sources(model, sources)
     root = Path(root).expanduser()
     out = Path(out_dir) if out_dir is not None else None

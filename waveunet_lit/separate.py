@@ -221,8 +221,8 @@ def separate(
         raise ValueError(f"shifts must be >= 0, got {shifts}")
     if wiener < 0:
         raise ValueError(f"wiener must be >= 0 iterations, got {wiener}")
-    if frame_problem(wiener_fft):
-        raise ValueError(f"wiener_fft {frame_problem(wiener_fft)}")
+    if problem := frame_problem(wiener_fft):
+        raise ValueError(f"wiener_fft {problem}")
     C_in, T = mix.shape
     device, dtype = model_device(model), model_dtype(model)
     x = to_channels(mix, model.channels)  # (C, T)
