@@ -87,8 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--accelerator", default="cpu")
     p.add_argument("--wiener", type=int, default=0,
                    help="also score each trained model with this many EM iterations of the multichannel Wiener post-filter (a second row, same weights)")
-    p.add_argument("--wiener-fft", type=int, default=4096,
-                   help="the post-filter's STFT frame in samples at the songs' rate (default 4096; rows then read wiener1fft8192, say)")
+    p.add_argument("--wiener-fft", type=int, default=FRAME,
+                   help=f"the post-filter's STFT frame in samples at the songs' rate (default {FRAME}; other frames name their rows: wiener1fft8192, say)")
     p.add_argument("--high-band", action="store_true",
                    help="also score every row with the band above the model's Nyquist frequency shared out (waveunet_lit.high_band)")
     p.add_argument("--shifts", type=int, default=0,

@@ -105,7 +105,7 @@ def _shipped_config_path(value: str) -> str:
 def _separate(argv: list[str]) -> int:
     from .checkpoint import load_model
     from .separate import separate_file
-    from .wiener import frame_problem
+    from .wiener import FRAME, frame_problem
     from .song_folders import file_digest, plan_folders
 
     p = argparse.ArgumentParser(
@@ -127,8 +127,8 @@ def _separate(argv: list[str]) -> int:
     p.add_argument("--shift-mode", choices=("fixed", "random"), default="fixed", help="evenly spaced or random shifts")
     p.add_argument("--seed", type=int, default=0, help="seed of the random shifts")
     p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none; 1 is usual)")
-    p.add_argument("--wiener-fft", type=int, default=4096,
-                   help="the post-filter's STFT frame in samples at the song's rate, a multiple of 4 (default 4096: 93 ms at 44.1 kHz)")
+    p.add_argument("--wiener-fft", type=int, default=FRAME,
+                   help=f"the post-filter's STFT frame in samples at the song's rate, a multiple of 4 (default {FRAME}: {1000 * FRAME / 44100:.0f} ms at 44.1 kHz)")
     p.add_argument("--high-band", action="store_true",
                    help="a model at a lower rate than the song: share the band above its Nyquist frequency among the stems")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -174,7 +174,7 @@ def _evaluate(argv: list[str]) -> int:
     from .checkpoint import load_model
     from .data.toy import default_toy_root
     from .evaluate import evaluate, format_table
-    from .wiener import frame_problem
+    from .wiener import FRAME, frame_problem
 
     p = argparse.ArgumentParser(prog="waveunet evaluate", description="Score a model on a MUSDB18-layout test set.")
     what = p.add_mutually_exclusive_group(required=True)
@@ -193,7 +193,7 @@ def _evaluate(argv: list[str]) -> int:
     p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     p.add_argument("--shifts", type=int, default=0, help="test-time shift averaging passes")
     p.add_argument("--wiener", type=int, default=0, help="EM iterations of the multichannel Wiener post-filter (0: none)")
-    p.add_argument("--wiener-fft", type=int, default=4096, help="the post-filter's STFT frame in samples (see waveunet separate)")
+    p.add_argument("--wiener-fft", type=int, default=FRAME, help=f"the post-filter's STFT frame in samples (default {FRAME}; see waveunet separate)")
     p.add_argument("--high-band", action="store_true",
                    help="share the band above the model's Nyquist frequency among the stems (see waveunet separate)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
